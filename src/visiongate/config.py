@@ -21,6 +21,10 @@ Precedence (later wins):
     [database]
     path = ".visiongate/visiongate.db"
 
+    [limits]                       # image bytes (SageMaker: 6 MB) / inline base64 budget
+    max_image_bytes = 6291456
+    max_inline_image_bytes = 200000
+
     [functions]                    # Lambda function name -> local handler, the ONLY way
     serialize_image = "visiongate.functions.serialize_image:handler"   # a definition reaches code
 
@@ -41,6 +45,10 @@ from visiongate.errors import ConfigError
 DEFAULT_THRESHOLD = 0.75
 DEFAULT_ENDPOINT_NAME = "visiongate"
 DEFAULT_ENDPOINT_URL = "http://127.0.0.1:8080"
+# SageMaker InvokeEndpoint accepts at most 6 MB per request; Step Functions passes at most
+# 256 KiB between states, so larger base64 images travel by reference (see functions).
+DEFAULT_MAX_IMAGE_BYTES = 6 * 1024 * 1024
+DEFAULT_MAX_INLINE_IMAGE_BYTES = 200_000
 
 DEFAULT_FUNCTIONS: dict[str, str] = {
     "serialize_image": "visiongate.functions.serialize_image:handler",
@@ -73,6 +81,8 @@ class Settings:
     definition: Path = DEFAULT_DEFINITION
     functions: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_FUNCTIONS))
     substitutions: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SUBSTITUTIONS))
+    max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES
+    max_inline_image_bytes: int = DEFAULT_MAX_INLINE_IMAGE_BYTES  # of base64 text
 
     @property
     def store_path(self) -> Path:
@@ -99,6 +109,8 @@ _ENV: list[tuple[str, str]] = [
     ("VISIONGATE_ENDPOINT_URL", "endpoint_url"),
     ("VISIONGATE_DB", "db_path"),
     ("VISIONGATE_DEFINITION", "definition"),
+    ("MAX_IMAGE_BYTES", "max_image_bytes"),
+    ("MAX_INLINE_IMAGE_BYTES", "max_inline_image_bytes"),
 ]
 
 _TOML: dict[tuple[str, str], str] = {
@@ -110,6 +122,8 @@ _TOML: dict[tuple[str, str], str] = {
     ("database", "path"): "db_path",
     ("workflow", "definition"): "definition",
     ("workflow", "home"): "home",
+    ("limits", "max_image_bytes"): "max_image_bytes",
+    ("limits", "max_inline_image_bytes"): "max_inline_image_bytes",
 }
 
 
@@ -128,6 +142,17 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             raise ConfigError(
                 f"{source}: threshold {number} is outside [0, 1]",
                 hint="use a probability between 0 and 1, e.g. 0.75",
+            )
+        return number
+    if name in {"max_image_bytes", "max_inline_image_bytes"}:
+        try:
+            number = int(str(value).replace("_", ""))
+        except ValueError:
+            number = -1
+        if isinstance(value, bool) or number < (1 if name == "max_image_bytes" else 0):
+            raise ConfigError(
+                f"{source}: {name} {value!r} is not a byte count",
+                hint="use a whole number of bytes, e.g. 6291456",
             )
         return number
     if name == "store_backend":
@@ -197,7 +222,9 @@ def load_settings(
         if key not in known_fields:
             raise ConfigError(f"unknown setting {key!r}")
         if value is not None:
-            values[key] = value if key in {"functions", "substitutions"} else _coerce(key, value, key)
+            values[key] = (
+                value if key in {"functions", "substitutions"} else _coerce(key, value, key)
+            )
 
     values.setdefault("functions", functions)
     values.setdefault("substitutions", substitutions)

@@ -20,6 +20,7 @@ from visiongate.storage.base import (
     validate_key,
     validate_prefix,
 )
+from visiongate.storage.content_type import sniff_content_type, sniff_image_type
 from visiongate.storage.errors import (
     AccessDenied,
     InvalidKey,
@@ -28,7 +29,7 @@ from visiongate.storage.errors import (
     StorageError,
     StorageFull,
 )
-from visiongate.storage.local import LocalStore, sniff_content_type
+from visiongate.storage.local import LocalStore
 from visiongate.storage.uri import StoreURI, parse_uri
 
 __all__ = [
@@ -42,15 +43,25 @@ __all__ = [
     "ObjectStore",
     "StorageError",
     "StorageFull",
+    "S3Store",
     "StoreURI",
     "iter_objects",
     "open_store",
     "parse_uri",
     "sniff_content_type",
+    "sniff_image_type",
     "validate_bucket",
     "validate_key",
     "validate_prefix",
 ]
+
+
+def __getattr__(name: str):  # noqa: ANN202 - lazy: boto3 loads only when S3 is used
+    if name == "S3Store":
+        from visiongate.storage.s3 import S3Store
+
+        return S3Store
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_store(settings=None) -> ObjectStore:  # noqa: ANN001 - Settings, imported lazily

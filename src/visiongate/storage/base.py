@@ -16,6 +16,8 @@ from typing import Protocol
 from visiongate.storage.errors import InvalidKey
 
 MAX_KEY_BYTES = 1024  # S3's limit on a key's UTF-8 length
+MAX_SEGMENT_BYTES = 255  # a file name's limit on Linux/macOS; applied on both backends
+TMP_PREFIX = ".vg-tmp-"  # the local backend's in-flight writes; reserved on both backends
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 
 
@@ -85,15 +87,27 @@ def validate_bucket(bucket: object) -> str:
 
 
 def validate_key(key: object) -> str:
-    """Return ``key`` if it stays inside its bucket; raise InvalidKey otherwise."""
+    """Return ``key`` if it stays inside its bucket; raise InvalidKey otherwise.
+
+    S3 accepts almost any UTF-8 key (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html);
+    we accept the subset that maps safely onto a file path, on *both* backends.
+    """
     if not isinstance(key, str) or not key:
-        raise InvalidKey(f"object key {key!r} is not a non-empty string", hint="pass e.g. 'images/cat.png'")
-    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
-        raise InvalidKey(f"object key is longer than {MAX_KEY_BYTES} bytes", hint="use a shorter key")
-    if "\x00" in key or any(ord(ch) < 0x20 for ch in key):
+        raise InvalidKey(
+            f"object key {key!r} is not a non-empty string", hint="pass e.g. 'images/cat.png'"
+        )
+    encoded = _utf8(key, "object key")
+    if len(encoded) > MAX_KEY_BYTES:
+        raise InvalidKey(
+            f"object key is {len(encoded)} bytes long, more than S3's {MAX_KEY_BYTES}",
+            hint="use a shorter key",
+        )
+    if any(ord(ch) < 0x20 or ch == "\x7f" for ch in key):
         raise InvalidKey(f"object key {key!r} contains a control character", hint="remove it")
     if "\\" in key:
-        raise InvalidKey(f"object key {key!r} contains a backslash", hint="use '/' to separate folders")
+        raise InvalidKey(
+            f"object key {key!r} contains a backslash", hint="use '/' to separate folders"
+        )
     if key.startswith("/"):
         raise InvalidKey(f"object key {key!r} is absolute", hint="drop the leading '/'")
     parts = key.split("/")
@@ -102,20 +116,48 @@ def validate_key(key: object) -> str:
             f"object key {key!r} has a '.' or '..' segment, which would escape its bucket",
             hint="use a plain relative key such as 'images/cat.png'",
         )
-    if key.endswith("/") or "" in parts:
-        raise InvalidKey(f"object key {key!r} has an empty segment ('//' or trailing '/')", hint="remove it")
-    if parts[-1].startswith(".vg-tmp-"):
-        raise InvalidKey(f"object key {key!r} uses a reserved name", hint="rename the object")
+    if "" in parts:
+        raise InvalidKey(
+            f"object key {key!r} has an empty segment ('//' or trailing '/')", hint="remove it"
+        )
+    for part in parts:
+        if len(part.encode("utf-8")) > MAX_SEGMENT_BYTES:
+            raise InvalidKey(
+                f"object key {key!r} has a segment longer than {MAX_SEGMENT_BYTES} bytes",
+                hint="split it with '/' (each segment is a file or folder name on the local backend)",
+            )
+        if part.startswith(TMP_PREFIX):
+            raise InvalidKey(
+                f"object key {key!r} uses the reserved name prefix {TMP_PREFIX!r}",
+                hint="rename the object",
+            )
     return key
 
 
 def validate_prefix(prefix: object) -> str:
-    if prefix in (None, ""):
+    """Return a listing prefix ("" for none); same character rules as keys."""
+    if prefix is None or prefix == "":
         return ""
     if not isinstance(prefix, str):
-        raise InvalidKey(f"prefix {prefix!r} is not a string")
-    if "\x00" in prefix or "\\" in prefix or prefix.startswith("/"):
-        raise InvalidKey(f"prefix {prefix!r} is not a valid key prefix", hint="use e.g. 'images/'")
+        raise InvalidKey(f"prefix {prefix!r} is not a string", hint="use e.g. 'images/'")
+    _utf8(prefix, "prefix")
+    if any(ord(ch) < 0x20 or ch == "\x7f" for ch in prefix) or "\\" in prefix:
+        raise InvalidKey(
+            f"prefix {prefix!r} contains a control character or backslash",
+            hint="use e.g. 'images/'",
+        )
+    if prefix.startswith("/"):
+        raise InvalidKey(f"prefix {prefix!r} is absolute", hint="drop the leading '/'")
     if any(part in {".", ".."} for part in prefix.split("/")):
         raise InvalidKey(f"prefix {prefix!r} has a '.' or '..' segment", hint="use e.g. 'images/'")
     return prefix
+
+
+def _utf8(text: str, what: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidKey(
+            f"{what} {text!r} is not valid UTF-8 (it contains a lone surrogate)",
+            hint="S3 keys are UTF-8 text; remove the stray character",
+        ) from None

@@ -27,7 +27,9 @@ def is_store_uri(text: str) -> bool:
 
 def parse_uri(text: str) -> StoreURI:
     if not is_store_uri(text):
-        raise InvalidKey(f"{text!r} is not an s3://bucket/prefix URI", hint="write s3://my-bucket/some/prefix")
+        raise InvalidKey(
+            f"{text!r} is not an s3://bucket/prefix URI", hint="write s3://my-bucket/some/prefix"
+        )
     rest = text[len("s3://") :]
     bucket, _, key = rest.partition("/")
     return StoreURI(validate_bucket(bucket), validate_prefix(key))
