@@ -7,6 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Deterministic property tests: CI must not fail on a different random draw than the
+# developer saw, and a loaded 2-core machine must not trip per-example deadlines.
+hypothesis_settings.register_profile("visiongate", derandomize=True, deadline=None)
+hypothesis_settings.load_profile("visiongate")
 
 REPO = Path(__file__).resolve().parents[1]
 

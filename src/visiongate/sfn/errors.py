@@ -76,3 +76,83 @@ class InvalidDefinition(VisiongateError):
             f"Invalid State Machine Definition: '{lines}'{more}",
             hint="fix the listed fields; `visiongate validate FILE` lists them all",
         )
+
+
+# -- API errors (added by the execution layer) -----------------------------------------------
+# One class per AWS error code of the Step Functions API; ``code`` is the name AWS returns in
+# the JSON error body (``__type``). They never feed a Retry/Catch: they reject a request.
+# https://docs.aws.amazon.com/step-functions/latest/apireference/CommonErrors.html
+
+
+class SfnApiError(VisiongateError):
+    """A Step Functions API request was rejected; ``code`` is AWS's error code."""
+
+    code = "ValidationException"
+    status = 400
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+
+
+class ValidationException(SfnApiError):
+    code = "ValidationException"
+
+
+class InvalidArn(SfnApiError):
+    code = "InvalidArn"
+
+
+class InvalidName(SfnApiError):
+    code = "InvalidName"
+
+
+class InvalidExecutionInput(SfnApiError):
+    code = "InvalidExecutionInput"
+
+
+class InvalidToken(SfnApiError):
+    code = "InvalidToken"
+
+
+class InvalidOutput(SfnApiError):
+    code = "InvalidOutput"
+
+
+class TaskDoesNotExist(SfnApiError):
+    code = "TaskDoesNotExist"
+
+
+class TaskTimedOut(SfnApiError):
+    code = "TaskTimedOut"
+
+
+class StateMachineDoesNotExist(SfnApiError):
+    code = "StateMachineDoesNotExist"
+
+
+class StateMachineAlreadyExists(SfnApiError):
+    code = "StateMachineAlreadyExists"
+
+
+class StateMachineDeleting(SfnApiError):
+    code = "StateMachineDeleting"
+
+
+class ExecutionDoesNotExist(SfnApiError):
+    code = "ExecutionDoesNotExist"
+
+
+class ExecutionAlreadyExists(SfnApiError):
+    code = "ExecutionAlreadyExists"
+
+
+class ExecutionNotRedrivable(SfnApiError):
+    code = "ExecutionNotRedrivable"
+
+
+class ResourceNotFound(SfnApiError):
+    code = "ResourceNotFound"
+
+
+class UnsupportedFeature(VisiongateError):
+    """The definition uses something this engine does not run yet (e.g. JSONata)."""

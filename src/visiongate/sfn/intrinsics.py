@@ -104,7 +104,7 @@ ARITY: dict[str, tuple[int, int | None]] = {
 FUNCTIONS: frozenset[str] = frozenset(ARITY)
 
 _NAME = re.compile(r"[A-Za-z0-9_.]+")
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _LOOKS_LIKE_CALL = re.compile(r"[A-Za-z0-9_.]+\(")
 
 
@@ -197,12 +197,15 @@ class _Parser:
             return self.string()
         if c == "$":
             return self.path()
-        if c == "-" or c.isdigit():
+        if c == "-" or "0" <= c <= "9":  # ASCII only: str.isdigit() accepts e.g. "۰"
             match = _NUMBER.match(self.text, self.pos)
             if match is None:
                 raise self.fail("invalid number")
             self.pos = match.end()
-            number = json.loads(match.group(0))
+            try:
+                number = json.loads(match.group(0))
+            except ValueError:  # e.g. a leading zero: "00"
+                raise self.fail("invalid number") from None
             return Literal(number)
         for word, value in (("true", True), ("false", False), ("null", None)):
             if (
@@ -489,7 +492,7 @@ def _fn_base64_decode(name: str, args: list) -> str:
 def _fn_hash(name: str, args: list) -> str:
     data = _limited(name, args[0])
     algorithm = args[1]
-    if algorithm not in HASH_ALGORITHMS:
+    if not isinstance(algorithm, str) or algorithm not in HASH_ALGORITHMS:
         raise _failure(
             name,
             f"the algorithm must be one of {', '.join(HASH_ALGORITHMS)}, got {_describe(algorithm)}",

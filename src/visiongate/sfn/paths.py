@@ -232,7 +232,7 @@ class _Parser:
         start = self.pos
         if self.peek() == "-":
             self.pos += 1
-        while self.peek().isdigit():
+        while "0" <= self.peek() <= "9":
             self.pos += 1
         digits = self.text[start : self.pos]
         if digits in ("", "-"):
@@ -312,7 +312,7 @@ _FILTER_TOKEN = re.compile(
       (?P<op>==|!=|<=|>=|=~|&&|\|\||[<>!()])
     | (?P<word>(?:in|nin|subsetof|anyof|noneof|size|empty|contains)(?![\w]))
     | (?P<lit>true|false|null)(?![\w])
-    | (?P<num>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
+    | (?P<num>-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)
     | (?P<str>'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*")
     | (?P<regex>/(?:\\.|[^/\\])*/[a-z]*)
     | (?P<json>\[[^\]]*\])

@@ -1,0 +1,69 @@
+"""Parallel: runs every branch on the same input; the output is the array of their outputs.
+
+A failing branch fails the state with the branch's own error (the other branches are
+aborted). https://docs.aws.amazon.com/step-functions/latest/dg/state-parallel.html
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from visiongate.sfn.errors import StatesError
+from visiongate.sfn.history import dumps
+from visiongate.sfn.interpreter import run_block
+from visiongate.sfn.runtime import Aborted, Frame, run_concurrently
+from visiongate.sfn.states.base import Recoverable
+
+
+class ParallelState(Recoverable):
+    kind = "Parallel"
+    entered_type = "ParallelStateEntered"
+    exited_type = "ParallelStateExited"
+
+    def __init__(self, name: str, spec: dict[str, Any], compiler: Any) -> None:
+        super().__init__(name, spec, compiler)
+        self.branches = [compiler.block(branch) for branch in spec["Branches"]]
+        self.threaded = not all(branch.pure for branch in self.branches)
+
+    def attempt(self, frame: Frame, raw: Any, entered: str | None, retry_count: int) -> Any:
+        run = frame.run
+        io = self.io
+        context = self.context(frame, entered, retry_count)
+        branch_input = io.task_input(io.effective_input(raw, context), context)
+        input_text = dumps(branch_input)
+        started = frame.emit("ParallelStateStarted")
+        prior = run.prior_results.pop(self.name, None) if frame.top else None
+        succeeded: dict[int, str] = dict(prior or {})
+
+        def branch(index: int, stop: Any) -> Any:
+            if prior is not None and index in prior:
+                return json.loads(prior[index])  # redrive: this branch already succeeded
+            child = frame.child(started, stop)
+            output, text = run_block(child, self.branches[index], branch_input, input_text)
+            succeeded[index] = text
+            return output
+
+        try:
+            outputs = run_concurrently(
+                frame,
+                len(self.branches),
+                branch,
+                concurrency=len(self.branches),
+                threaded=self.threaded,
+            )
+        except StatesError:
+            frame.prev = run.history.last_id
+            frame.emit("ParallelStateFailed")
+            if frame.top:
+                run.failed_results[self.name] = succeeded
+            raise
+        except Aborted:
+            frame.prev = run.history.last_id
+            if run.cancel.is_set():
+                frame.emit("ParallelStateAborted")
+            raise
+        frame.prev = run.history.last_id
+        frame.emit_aside("ParallelStateSucceeded")
+        selected = io.select(outputs, context)
+        return io.output(io.merge(raw, selected), context)
