@@ -183,16 +183,10 @@ def _event(arn, i, t, kind, details=None):
 
 
 def _store_rows(store, events):
-    """Our (arn, id, previous, time, type, details) rows in the shape the engine's store takes.
-
-    Older stores key events by execution_arn; newer ones by executions.id (added by
-    insert_execution) with the payload in an optional separate ``data`` column.
-    """
-    columns = [row[1] for row in store._conn.execute("PRAGMA table_info(events)")]
-    if columns and columns[0] == "execution_arn":
-        return events
-    extra = len(columns) - 6  # beyond execution_id, id, previous, timestamp, type, details
-    return [(*event[1:], *([None] * extra)) for event in events]
+    """Our (arn, id, previous, time, type, details) rows as ``Store.insert_execution`` takes
+    them: (id, previous_event_id, timestamp, type, details, data) with no separate payload."""
+    del store  # the shape is the store's public contract, not its table layout
+    return [(*event[1:], None) for event in events]
 
 
 def _task(arn, ids, t, name, inp, out=None, error=None):

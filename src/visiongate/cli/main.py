@@ -22,6 +22,7 @@ AREAS = [
     "visiongate.cli.jobs",
     "visiongate.cli.stepfunctions",
     "visiongate.cli.monitor",
+    "visiongate.cli.up",
     "visiongate.cli.deploy",
 ]
 

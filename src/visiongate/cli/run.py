@@ -33,9 +33,12 @@ _STATUS_STYLE = {
 
 
 def _engine(ctx: typer.Context, *, fast_time: bool = False, mock_config: Path | None = None) -> Any:
+    from visiongate.monitor.logs import subscribe
     from visiongate.sfn.engine import Engine
 
-    return Engine(settings(ctx), fast_time=fast_time, mock_config=mock_config)
+    engine = Engine(settings(ctx), fast_time=fast_time, mock_config=mock_config)
+    subscribe(engine)  # function logs land in SQLite for `visiongate logs` and the dashboard
+    return engine
 
 
 def _read_definition(path: Path) -> str:

@@ -77,7 +77,7 @@ def parse_function_name(name_or_arn: Any) -> tuple[str, str | None]:
         "Lambda.InvalidParameterValueException",
         f"1 validation error detected: Value '{text}' at 'functionName' failed to satisfy "
         "constraint: Member must satisfy regular expression pattern: "
-        "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\[0-9]{1}:)?(\[0-9]{12}:)?"
+        "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?"
         "(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))? "
         "(Service: AWSLambda; Status Code: 400; Error Code: InvalidParameterValueException)",
     )

@@ -18,7 +18,7 @@ from importlib import resources
 from urllib.parse import parse_qsl, urlsplit
 
 from visiongate.errors import VisiongateError
-from visiongate.monitor.dashboard import executions, panels
+from visiongate.monitor.dashboard import executions, panels, review
 from visiongate.monitor.dashboard.actions import ActionError, Actions, default_actions
 from visiongate.monitor.dashboard.context import Context, DashboardConfig
 from visiongate.monitor.dashboard.html import Safe, html, layout, notice, url
@@ -29,6 +29,7 @@ from visiongate.monitor.dashboard.security import (
     new_session,
     parse_cookies,
 )
+from visiongate.monitor.review import ReviewQueue
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +86,28 @@ class App:
     """Request in, :class:`Response` out; no sockets here, so it is easy to reason about."""
 
     def __init__(
-        self, config: DashboardConfig, security: Security, actions: Actions | None = None
+        self,
+        config: DashboardConfig,
+        security: Security,
+        actions: Actions | None = None,
+        reviews: ReviewQueue | None = None,
     ) -> None:
         self.config = config
         self.security = security
         self.actions = actions
+        self.reviews = reviews
+        self._reviews_lock = threading.Lock()
+
+    def review_queue(self) -> ReviewQueue:
+        """The review queue, built on first use from the configuration."""
+        with self._reviews_lock:
+            if self.reviews is None:
+                self.reviews = ReviewQueue(
+                    self.config.settings,
+                    buckets=self.config.review_buckets,
+                    classes=self.config.classes(),
+                )
+            return self.reviews
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
         cookies = parse_cookies(headers.get("cookie"))
@@ -177,6 +195,8 @@ class App:
             return Response(200, text, STATIC[path], {"Cache-Control": "max-age=300"})
         if path == "/api/executions":
             return self._api_executions(query)
+        if path == "/review/thumbnail":
+            return self._thumbnail(query.get("id", ""))
         ctx = Context(
             self.config,
             query,
@@ -185,6 +205,8 @@ class App:
         )
         if path in LIVE_ROUTES:
             return _fragment(LIVE_ROUTES[path](ctx))
+        if path == "/review":
+            return _page(review.review_page(ctx, self.review_queue()))
         page = GET_ROUTES.get(path)
         if page is None:
             raise HTTPError(404, "NotFound", f"There is no page at {path}.")
@@ -194,7 +216,7 @@ class App:
         return _page(result)
 
     def _post(self, path: str, headers: dict[str, str], body: bytes, session: str) -> Response:
-        if path not in ("/execution/stop", "/execution/redrive"):
+        if path not in ("/execution/stop", "/execution/redrive", *review.ACTIONS):
             raise HTTPError(404, "NotFound", f"There is no action at {path}.")
         if not self.security.origin_ok(headers.get("origin"), headers.get("host")):
             raise HTTPError(403, "CSRF", "The form came from another site.")
@@ -203,6 +225,9 @@ class App:
         form = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
         if not self.security.csrf_ok(session, form.get("csrf")):
             raise HTTPError(403, "CSRF", "The form has expired; reload the page and try again.")
+        if path in review.ACTIONS:
+            message = review.act(path, form, self.review_queue())
+            return Response(303, b"", headers={"Location": url("/review", flash=message)})
         arn = form.get("arn", "")
         from visiongate.monitor.dashboard import data
 
@@ -216,6 +241,15 @@ class App:
         except ActionError as exc:
             message = f"Failed: {exc.message}" + (f" ({exc.hint})" if exc.hint else "")
         return Response(303, b"", headers={"Location": url("/execution", arn=arn, flash=message)})
+
+    def _thumbnail(self, review_id: str) -> Response:
+        from visiongate.monitor.review import ReviewError
+
+        try:
+            image = self.review_queue().thumbnail(review_id)
+        except ReviewError as exc:
+            raise HTTPError(404, "NotFound", exc.message) from None
+        return Response(200, image, "image/png", {"Cache-Control": "private, max-age=300"})
 
     def _api_executions(self, query: dict[str, str]) -> Response:
         from visiongate.monitor.dashboard import data
@@ -301,11 +335,12 @@ class Dashboard:
         port: int = 8000,
         token: str | None = None,
         actions: Actions | None = None,
+        reviews: ReviewQueue | None = None,
     ) -> None:
         from visiongate.monitor.dashboard.security import require_token_for
 
         require_token_for(host, token)
-        self.app = App(config, Security(bind_host=host, token=token), actions)
+        self.app = App(config, Security(bind_host=host, token=token), actions, reviews)
         self.server = DashboardHTTPServer((host, port), self.app)
         self._thread: threading.Thread | None = None
 
@@ -331,9 +366,10 @@ class Dashboard:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-        close = getattr(self.app.actions, "close", None)
-        if callable(close):
-            close()
+        for owned in (self.app.actions, self.app.reviews):
+            close = getattr(owned, "close", None)
+            if callable(close):
+                close()
         if self._thread is not None:
             self._thread.join(timeout=5)
 

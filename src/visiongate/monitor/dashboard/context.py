@@ -19,6 +19,7 @@ class DashboardConfig:
     settings: Settings
     model_dir: Path | None = None
     captures: str | None = None  # folder, .jsonl file or s3:// prefix of data capture
+    review_buckets: list[str] | None = None  # None: REVIEW_BUCKET or discovered (monitor.review)
 
     @property
     def database(self) -> Path:

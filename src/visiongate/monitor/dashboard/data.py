@@ -115,6 +115,9 @@ def prediction(value: Any, classes: list[str] | None = None) -> Prediction | Non
     index = max(range(len(numbers)), key=numbers.__getitem__)
     labels = body.get("labels") if isinstance(body.get("labels"), list) else classes or []
     label = str(labels[index]) if index < len(labels) else f"class {index}"
+    if body.get("reviewed") is True and isinstance(body.get("label"), str):
+        # A person chose the label (the review definition); the model's guess was unsure.
+        label = f"{body['label']} (reviewed)"
     return Prediction(index, numbers[index], label)
 
 
@@ -276,9 +279,13 @@ def steps(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             inner = details.get("stateExitedEventDetails") or {}
             step = open_by_name.pop(inner.get("name", "?"), None)
             if step is not None:
-                step.update(
-                    output=inner.get("output"), exited=event["timestamp"], status="succeeded"
-                )
+                # Exited after a failure: a Catch moved on (the error stays shown).
+                status = "caught" if step["status"] == "failed" else "succeeded"
+                step.update(output=inner.get("output"), exited=event["timestamp"], status=status)
+        elif event["type"].endswith("Succeeded") and not event["type"].startswith("Execution"):
+            for step in open_by_name.values():  # a retry succeeded after a failed attempt
+                if step["status"] == "failed":
+                    step.update(status="running", error=None, cause=None)
         elif event["type"].endswith("Failed") or event["type"].endswith("TimedOut"):
             for step in open_by_name.values():
                 step["status"] = "failed"

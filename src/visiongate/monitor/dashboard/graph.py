@@ -66,9 +66,14 @@ def outcomes(
     out = Outcome()
     previous = START
     current: str | None = None
+    failing = False  # the current state's last attempt failed (a Catch may still move on)
     for event in events:
         kind = str(event.get("type", ""))
         details = event.get("details") or {}
+        if kind.endswith(("Failed", "TimedOut")) and not kind.startswith("Execution"):
+            failing = True
+        elif kind.endswith("Succeeded") and not kind.startswith("Execution"):
+            failing = False
         if kind.endswith("StateEntered"):
             name = (details.get("stateEnteredEventDetails") or {}).get("name")
             if name not in names:
@@ -77,12 +82,14 @@ def outcomes(
                 out.states[current] = "caught"  # left without exiting: a Catch moved on
             out.taken.add((previous, name))
             out.states[name] = "running"
-            current = name
+            current, failing = name, False
         elif kind.endswith("StateExited"):
             name = (details.get("stateExitedEventDetails") or {}).get("name")
             if name not in names:
                 continue
-            out.states[name] = "succeeded"
+            # Exited after a failure: a Catch moved on (AWS records the exit with the error).
+            out.states[name] = "caught" if failing else "succeeded"
+            failing = False
             previous = name
             current = None if current == name else current
         elif kind == "ExecutionSucceeded" and previous in names:

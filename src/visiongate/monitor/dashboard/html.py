@@ -80,6 +80,7 @@ NAV = (
     ("/confidence", "Confidence"),
     ("/drift", "Drift"),
     ("/cost", "Cost"),
+    ("/review", "Review"),
 )
 
 

@@ -64,6 +64,9 @@ class EnginePool:
                     prepare_env=self._prepare_env and not self._engines,
                     **self._options,
                 )
+                from visiongate.monitor.logs import subscribe
+
+                subscribe(engine)  # function logs for `visiongate logs` and the dashboard
                 self._engines[region] = engine
             return engine
 
