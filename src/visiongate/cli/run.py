@@ -88,6 +88,36 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
+def _run_on_aws(payload: Any, stack: str | None, region: str | None, name: str | None) -> None:
+    """`run --aws`: one execution of the deployed state machine, same outcome panel fields."""
+    if not stack:
+        fail("--aws needs --stack", hint="the stack name given to `visiongate deploy aws`")
+    from visiongate.deploy.aws import stack_outputs, start_and_wait
+
+    outputs = stack_outputs(stack, region)
+    arn = outputs.get("StateMachineArn")
+    if not arn:
+        fail(
+            f"stack {stack} has no StateMachineArn output",
+            hint="is it a visiongate stack? see `visiongate deploy outputs`",
+        )
+    outcome = start_and_wait(arn, payload, progress=True, region=region, name=name)
+    status = outcome["status"]
+    style = _STATUS_STYLE.get(status, "white")
+    lines = [
+        f"[bold]status[/]     [{style}]{status}[/]",
+        f"[bold]execution[/]  {outcome['execution_arn']}",
+    ]
+    if status == "SUCCEEDED":
+        lines += ["[bold]output[/]", _escape(json.dumps(outcome["output"], indent=2))]
+    else:
+        lines.append(f"[bold]error[/]      {_escape(str(outcome.get('error') or ''))}")
+        lines += ["[bold]cause[/]", _escape(str(outcome.get("cause") or ""))]
+    console.print(Panel("\n".join(lines), title=f"{stack} (AWS)", border_style=style, expand=False))
+    if status != "SUCCEEDED":
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add the engine's commands to ``app``."""
 
@@ -111,13 +141,22 @@ def register(app: typer.Typer) -> None:
             None, "--mock-config", help="Step Functions Local MockConfigFile.json."
         ),
         test_case: str = typer.Option(None, "--test-case", help="Test case of the mock config."),
+        aws: bool = typer.Option(
+            False, "--aws", help="Run on the state machine deployed by `visiongate deploy aws`."
+        ),
+        stack: str = typer.Option(None, "--stack", help="With --aws: the deployed stack's name."),
+        region: str = typer.Option(None, "--region", help="With --aws: the stack's AWS region."),
     ) -> None:
         """Run a state machine definition to the end and print the outcome.
 
-        Exits with status 1 when the execution does not succeed.
+        Exits with status 1 when the execution does not succeed. With --aws, starts an
+        execution of the deployed state machine instead and waits for it with progress.
 
         Example: visiongate run --input '{"s3_bucket": "images", "s3_key": "cat.png"}'
         """
+        if aws or stack:
+            _run_on_aws(parse_json_option(input), stack, region, name)
+            return
         if test_case and mock_config is None:
             fail("--test-case needs --mock-config", hint="pass the MockConfigFile.json too")
         payload = parse_json_option(input)
