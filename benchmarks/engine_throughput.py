@@ -21,12 +21,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sqlite3
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _common import print_environment
 
 DEFINITION = {
     "Comment": "Benchmark: an inline Map of Pass / Choice / intrinsic-function states",
@@ -73,19 +74,6 @@ DEFINITION = {
         }
     },
 }
-
-
-def hardware() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    return f"{model}; {os.cpu_count()} logical CPUs; load average {load}"
 
 
 def run_visiongate(items: int, repeat: int, workdir: Path) -> tuple[float, float, int, int]:
@@ -173,14 +161,8 @@ def main() -> None:
     import moto
     from rich.console import Console
 
-    from visiongate import __version__
-
     console = Console()
-    console.print(f"hardware: {hardware()}")
-    console.print(
-        f"versions: Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
-        f"visiongate {__version__}, moto {moto.__version__}"
-    )
+    print_environment("visiongate", "moto", extra=f"SQLite {sqlite3.sqlite_version}")
     status = console.status(f"visiongate: inline Map over {args.items:,} items ...")
     with tempfile.TemporaryDirectory() as tmp, status:
         elapsed, cpu, transitions, events = run_visiongate(args.items, args.repeat, Path(tmp))

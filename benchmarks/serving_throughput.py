@@ -23,16 +23,16 @@ runs that same network in PyTorch (random weights: the same FLOPs, not the same 
 import argparse
 import json
 import os
-import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from _common import free_port, load, print_environment, serve_command, wait_ready
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VISIONGATE_SHARED", REPO.parent / "shared"))
@@ -43,44 +43,9 @@ LUA = Path(__file__).with_name("wrk_post_images.lua")
 # -- helpers -------------------------------------------------------------------------------
 
 
-def load() -> str:
-    return "/".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def hardware() -> dict:
-    lines = Path("/proc/cpuinfo").read_text().splitlines()
-    model = next((x.split(":", 1)[1].strip() for x in lines if x.startswith("model name")), "?")
-    meminfo = Path("/proc/meminfo").read_text().splitlines()
-    mem = next((x.split()[1] for x in meminfo if x.startswith("MemTotal")), "0")
-    cores = len(os.sched_getaffinity(0))
-    return {"cpu": model, "cores": cores, "memory_gib": round(int(mem) / 2**20, 1)}
-
-
-def versions() -> dict:
-    import numpy
-    import onnxruntime
-    import PIL
-
-    out = {
-        "python": platform.python_version(),
-        "onnxruntime": onnxruntime.__version__,
-        "numpy": numpy.__version__,
-        "pillow": PIL.__version__,
-    }
-    for name in ("torch", "fastapi", "uvicorn"):
-        try:
-            out[name] = __import__(name).__version__
-        except ImportError:
-            out[name] = "absent"
+def wrk_version() -> str:
     wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
-    out["wrk"] = (wrk.stdout + wrk.stderr).split("\n")[0].split(" Copyright")[0].strip()
-    return out
+    return (wrk.stdout + wrk.stderr).split("\n")[0].split(" Copyright")[0].strip()
 
 
 def build_model(out: Path) -> tuple[Path, str]:
@@ -116,21 +81,6 @@ def pick_model(arg: str | None, scratch: Path) -> tuple[Path, str]:
     if found:
         return found[0].parent, "trained model found in the repository"
     return build_model(scratch)
-
-
-def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited early: {proc.stderr.read() if proc.stderr else ''}")
-        try:
-            with urllib.request.urlopen(url + "/ping", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"server at {url} never became ready")
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -346,10 +296,10 @@ def main() -> None:
         else "client and server share both cores"
     )
 
-    print(f"hardware: {hardware()}")
-    print(f"versions: {versions()}")
+    print_environment(
+        "onnxruntime", "numpy", "PIL", "torch", "fastapi", "uvicorn", extra=wrk_version()
+    )
     print(f"model:    {model_dir} ({model_note})")
-    print(f"load:     {load()} (1/5/15-min load average; the machine is shared)")
     print(
         f"client:   wrk -t1 -c{args.connections}, {len(files)} CIFAR PNGs, {args.duration:g} s; {sharing}"
     )
@@ -401,19 +351,9 @@ def main() -> None:
         best = max((r for k, r in results.items() if k.startswith("naive")), key=lambda r: r["rps"])
         results["naive FastAPI + PyTorch"] = {"rps": best["rps"], "load": "(the faster naive run)"}
     port = free_port()
-    serve = [
-        py,
-        "-m",
-        "visiongate.cli.main",
-        "serve",
-        "--model",
-        str(model_dir),
-        "--port",
-        str(port),
-    ]
     measure(
         "visiongate serve",
-        serve + args.serve_args.split(),
+        serve_command(model_dir, port, *args.serve_args.split()),
         port,
         {"VISIONGATE_HOME": str(scratch / "home")},
     )

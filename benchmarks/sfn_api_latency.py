@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import tempfile
 import time
@@ -22,8 +20,9 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
-import botocore
 from botocore.config import Config
+
+from _common import print_environment
 
 DEFINITION = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
 ROLE = "arn:aws:iam::123456789012:role/bench"
@@ -105,13 +104,7 @@ def main() -> None:
             f"moto p50 {b50:6.2f} ms p95 {b95:6.2f} ms {brate:7.1f} req/s | "
             f"p50 ratio (moto/visiongate) {b50 / p50:4.2f}x"
         )
-    cpu = platform.processor() or platform.machine()
-    print(f"hardware: {cpu}, {os.cpu_count()} CPUs; Python {platform.python_version()}")
-    import moto as moto_module
-
-    print(
-        f"versions: boto3 {boto3.__version__}, botocore {botocore.__version__}, moto {moto_module.__version__}"
-    )
+    print_environment("visiongate", "boto3", "botocore", "moto")
 
 
 if __name__ == "__main__":

@@ -24,67 +24,16 @@ first use); images are the digits test split, repeated under distinct keys up to
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
-import platform
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _common import free_port, print_environment, serve_command, wait_ready
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def hardware() -> str:
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return f"{model}, {cores} cores available, load average {load}"
-
-
-def versions() -> str:
-    import boto3
-    import numpy
-    import onnxruntime
-
-    from visiongate import __version__
-
-    return (
-        f"python {platform.python_version()}, visiongate {__version__}, "
-        f"onnxruntime {onnxruntime.__version__}, numpy {numpy.__version__}, boto3 {boto3.__version__}"
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_ready(port: int, process: subprocess.Popen, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the model server exited with {process.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/ping")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the model server did not become ready")
 
 
 def prepare(settings, count: int):  # noqa: ANN001, ANN201
@@ -204,23 +153,12 @@ def main() -> None:
     server = endpoint = None
     if args.endpoint == "process":
         server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "visiongate.cli.main",
-                "serve",
-                "--model",
-                str(model_dir),
-                "--port",
-                str(port),
-                "--max-batch-size",
-                "32",
-            ],
+            serve_command(model_dir, port, "--max-batch-size", "32"),
             stdout=subprocess.DEVNULL,
             env=dict(os.environ),
         )
-        wait_ready(port, server)
         url = f"http://127.0.0.1:{port}"
+        wait_ready(url, server, timeout=180.0)
     else:
         endpoint = LocalEndpoint(model_dir).start()
         url = endpoint.url
@@ -256,8 +194,7 @@ def main() -> None:
             endpoint.close()
 
     print()
-    print(f"hardware   {hardware()}")
-    print(f"versions   {versions()}")
+    print_environment("visiongate", "onnxruntime", "numpy", "boto3")
     print(f"endpoint   visiongate serve ({args.endpoint}), max batch 32; {args.images} digits PNGs")
     print(
         f"baseline   in-process limit (decode + onnxruntime, batches of 64): "

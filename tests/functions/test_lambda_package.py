@@ -4,15 +4,9 @@ storage/* and functions/*, plus the standard library and boto3. Nothing heavier 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import visiongate
-
-PACKAGE = Path(visiongate.__file__).parent
-ALLOWED = ["__init__.py", "errors.py", "config.py", "storage", "functions"]
+from tests.functions.lambda_shape import run_in_lambda_package
 
 SCRIPT = r"""
 import base64, json, sys
@@ -35,32 +29,12 @@ print(json.dumps({"heavy": heavy, "ours": ours, "status": out["statusCode"]}))
 
 
 def test_handlers_run_from_a_lambda_shaped_package(tmp_path: Path) -> None:
-    from tests.storage.images import png
-
-    target = tmp_path / "package" / "visiongate"
-    target.mkdir(parents=True)
-    for name in ALLOWED:
-        source = PACKAGE / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target / name)
     import base64
 
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            SCRIPT,
-            str(tmp_path / "package"),
-            base64.b64encode(png()).decode(),
-            str(tmp_path / "store"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "/usr/bin:/bin", "VISIONGATE_STORE_ROOT": str(tmp_path / "store")},
-        cwd=tmp_path,
+    from tests.storage.images import png
+
+    result = run_in_lambda_package(
+        tmp_path, SCRIPT, base64.b64encode(png()).decode(), str(tmp_path / "store")
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.functions.lambda_shape import run_in_lambda_package
 from visiongate.functions import request_review
 from visiongate.functions.errors import InvalidEventError
 from visiongate.storage import LocalStore
@@ -155,25 +153,7 @@ print(json.dumps({"heavy": heavy, "ours": ours, "status": out["statusCode"]}))
 
 def test_it_runs_from_a_lambda_shaped_package(tmp_path: Path) -> None:
     """Like the other handlers: visiongate's errors, config, storage and functions only."""
-    import visiongate
-
-    package = Path(visiongate.__file__).parent
-    target = tmp_path / "package" / "visiongate"
-    target.mkdir(parents=True)
-    for name in ["__init__.py", "errors.py", "config.py", "storage", "functions"]:
-        source = package / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target / name)
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(tmp_path / "package"), str(tmp_path / "store")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "/usr/bin:/bin", "VISIONGATE_STORE_ROOT": str(tmp_path / "store")},
-        cwd=tmp_path,
-    )
+    result = run_in_lambda_package(tmp_path, SCRIPT, str(tmp_path / "store"))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["status"] == 200 and report["heavy"] == []

@@ -6,37 +6,22 @@ Never downloads a browser (no ``playwright install``): the tests skip, saying wh
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import REPO
+from tests.monitor.browser_support import ARTIFACTS, BROWSER_MARKS, launch_chromium, open_tab
 from tests.monitor.conftest import (
     seed_execution,
 )
 from visiongate.monitor.dashboard import CallableActions, Dashboard, DashboardConfig
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = REPO / "test-artifacts" / "dashboard"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None,
-        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
 
@@ -68,15 +53,8 @@ def site(seeded, model_and_captures):
 
 @pytest.fixture
 def page(browser):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    tab = context.new_page()
-    problems: list[str] = []
-    tab.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    tab.on("pageerror", lambda e: problems.append(str(e)))
-    tab.problems = problems
-    yield tab
-    context.close()
+    with open_tab(browser) as tab:
+        yield tab
 
 
 def shot(page, name: str) -> None:

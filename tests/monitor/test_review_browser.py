@@ -6,13 +6,10 @@ why, when /usr/bin/chromium is absent. Screenshots go to test-artifacts/dashboar
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import REPO
 from tests.monitor import review_support
+from tests.monitor.browser_support import ARTIFACTS, BROWSER_MARKS, launch_chromium, open_tab
 from tests.monitor.conftest import write_model_dir
 from tests.monitor.review_support import CLASSES, ReviewRun, photo
 from visiongate.monitor.dashboard import Dashboard, DashboardConfig
@@ -20,35 +17,16 @@ from visiongate.monitor.dashboard import Dashboard, DashboardConfig
 review_run = review_support.review_run  # fixtures
 unsure_endpoint = review_support.unsure_endpoint
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = REPO / "test-artifacts" / "dashboard"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None,
-        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
 def page():
     sync_api = pytest.importorskip("playwright.sync_api")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        tab = context.new_page()
-        problems: list[str] = []
-        tab.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        tab.on("pageerror", lambda e: problems.append(str(e)))
-        tab.problems = problems
-        yield tab
-        context.close()
+        browser = launch_chromium(playwright)
+        with open_tab(browser) as tab:
+            yield tab
         browser.close()
 
 

@@ -52,6 +52,12 @@ class Artefact:
     sha256: str
     entries: tuple[str, ...]
 
+    @classmethod
+    def named(cls, data: bytes, pattern: str, files: list[tuple[str, Path]]) -> Artefact:
+        """``pattern``'s ``{}`` becomes the first 16 hex digits of the data's SHA-256."""
+        digest = hashlib.sha256(data).hexdigest()
+        return cls(data, pattern.format(digest[:16]), digest, tuple(name for name, _ in files))
+
 
 def package_root() -> Path:
     """The installed ``visiongate`` package folder (``src/visiongate`` in a checkout)."""
@@ -107,14 +113,7 @@ def build_lambda_zip(root: Path | None = None) -> Artefact:
             info.external_attr = (stat.S_IFREG | 0o644) << 16  # readable by the Lambda user
             info.create_system = 3  # Unix, so the permission bits above are honoured
             archive.writestr(info, path.read_bytes(), compresslevel=9)
-    data = buffer.getvalue()
-    digest = hashlib.sha256(data).hexdigest()
-    return Artefact(
-        data=data,
-        filename=f"visiongate-lambda-{digest[:16]}.zip",
-        sha256=digest,
-        entries=tuple(name for name, _ in files),
-    )
+    return Artefact.named(buffer.getvalue(), "visiongate-lambda-{}.zip", files)
 
 
 def model_files(model_dir: Path) -> list[tuple[str, Path]]:
@@ -162,11 +161,4 @@ def build_model_tarball(model_dir: Path) -> Artefact:
     # mtime=0 and no file name keep the gzip header identical from run to run.
     with gzip.GzipFile(filename="", mode="wb", fileobj=gz_buffer, mtime=0) as compressed:
         compressed.write(tar_buffer.getvalue())
-    data = gz_buffer.getvalue()
-    digest = hashlib.sha256(data).hexdigest()
-    return Artefact(
-        data=data,
-        filename=f"model-{digest[:16]}.tar.gz",
-        sha256=digest,
-        entries=tuple(name for name, _ in files),
-    )
+    return Artefact.named(gz_buffer.getvalue(), "model-{}.tar.gz", files)

@@ -7,5 +7,6 @@
 They import only the standard library, boto3 and visiongate's errors, config, storage
 and functions modules, so this package (plus those) is the whole Lambda deployment.
 Shared parts: ``events`` (the four accepted event shapes), ``errors`` (error types),
-``image_source`` (reading and checking image bytes), ``logs`` (JSON log lines).
+``image_source`` (reading and checking image bytes), ``logs`` (JSON log lines),
+``net`` (is a host or URL loopback).
 """

@@ -22,14 +22,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import json
 import os
 import re
 import threading
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 from botocore import UNSIGNED
@@ -57,6 +55,7 @@ from visiongate.functions.events import (
 )
 from visiongate.functions.image_source import check_image, read_image
 from visiongate.functions.logs import FunctionLog, logged
+from visiongate.functions.net import is_loopback_url
 from visiongate.storage import open_store
 
 # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpoint.html#sagemaker-CreateEndpoint-request-EndpointName
@@ -82,7 +81,8 @@ _clients_lock = threading.Lock()
 
 
 # -- where the request goes --------------------------------------------------------
-def _boto_endpoint_from_env(environ: Mapping[str, str]) -> str | None:
+def boto_endpoint_from_env(environ: Mapping[str, str]) -> str | None:
+    """The SageMaker runtime URL boto3 itself takes from the environment, if any."""
     if environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
         return None
     return environ.get("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME") or environ.get("AWS_ENDPOINT_URL")
@@ -93,7 +93,7 @@ def explicit_endpoint_url(settings: Settings, environ: Mapping[str, str]) -> str
     url = settings.endpoint_url
     if url in ("", USE_AWS):
         return None
-    from_env = _boto_endpoint_from_env(environ)
+    from_env = boto_endpoint_from_env(environ)
     if from_env and url in (from_env, DEFAULT_ENDPOINT_URL):
         return None  # boto3 honours the variable itself
     if url == DEFAULT_ENDPOINT_URL and environ.get("AWS_LAMBDA_FUNCTION_NAME"):
@@ -101,28 +101,18 @@ def explicit_endpoint_url(settings: Settings, environ: Mapping[str, str]) -> str
     return url
 
 
-def _is_loopback(url: str | None) -> bool:
-    host = urlsplit(url).hostname if url else None
-    if host == "localhost":
-        return True
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def sagemaker_runtime(settings: Settings, environ: Mapping[str, str] | None = None) -> Any:
     """A ``sagemaker-runtime`` client, cached per (region, endpoint URL) for warm invocations."""
     environ = os.environ if environ is None else environ
     url = explicit_endpoint_url(settings, environ)
     region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
-    effective = url or _boto_endpoint_from_env(environ)
+    effective = url or boto_endpoint_from_env(environ)
     key = (region, url, effective)
     with _clients_lock:  # boto3 client creation is not thread-safe
         client = _clients.get(key)
         if client is None:
             config = Config(connect_timeout=5, read_timeout=65, user_agent_extra="visiongate")
-            if _is_loopback(effective):
+            if is_loopback_url(effective):
                 config = config.merge(Config(signature_version=UNSIGNED))
             if region is None and effective:
                 region = "us-east-1"  # signing needs one; a custom endpoint ignores it

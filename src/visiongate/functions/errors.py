@@ -20,6 +20,8 @@ So the class names below are part of the public contract; never rename them.
 
 from __future__ import annotations
 
+import json
+
 from visiongate.errors import VisiongateError
 
 
@@ -29,6 +31,18 @@ class FunctionError(VisiongateError):
     @property
     def error_type(self) -> str:
         return type(self).__name__
+
+
+def lambda_error_message(cause: str) -> str:
+    """The ``errorMessage`` of Lambda's error document (a failed state's Cause); other text as is.
+    https://docs.aws.amazon.com/lambda/latest/dg/python-exceptions.html"""
+    try:
+        document = json.loads(cause)
+    except ValueError:
+        return cause
+    if isinstance(document, dict) and isinstance(document.get("errorMessage"), str):
+        return document["errorMessage"]
+    return cause
 
 
 class InvalidEventError(FunctionError):

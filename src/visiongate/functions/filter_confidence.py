@@ -51,6 +51,22 @@ def _label(body: dict[str, Any], index: int) -> str | None:
     return None
 
 
+def below_threshold(
+    top: int, probability: float, threshold: float, label: str | None
+) -> THRESHOLD_CONFIDENCE_NOT_MET:
+    """The gate's error for a top class whose probability is under the threshold (also used
+    by the batched workflow's gate, so both fail with the same message)."""
+    named = f"class {top} ({label!r})" if label else f"class {top}"
+    return THRESHOLD_CONFIDENCE_NOT_MET(
+        f"top {named} has probability {probability!r}, below the threshold {threshold!r}",
+        hint="route the image to human review, or lower THRESHOLD if this is expected",
+        top_class=top,
+        probability=probability,
+        threshold=threshold,
+        label=label,
+    )
+
+
 @logged("filter_confidence")
 def handler(event: Any, context: Any, log: FunctionLog) -> dict[str, Any]:
     body = unwrap_event(event)
@@ -68,13 +84,5 @@ def handler(event: Any, context: Any, log: FunctionLog) -> dict[str, Any]:
         passed=probability >= threshold,
     )
     if probability < threshold:
-        named = f"class {top} ({label!r})" if label else f"class {top}"
-        raise THRESHOLD_CONFIDENCE_NOT_MET(
-            f"top {named} has probability {probability!r}, below the threshold {threshold!r}",
-            hint="route the image to human review, or lower THRESHOLD if this is expected",
-            top_class=top,
-            probability=probability,
-            threshold=threshold,
-            label=label,
-        )
+        raise below_threshold(top, probability, threshold, label)
     return respond(body)

@@ -28,7 +28,7 @@ import time
 from typing import Any
 
 from visiongate.config import load_settings
-from visiongate.functions.errors import FunctionError, InvalidEventError
+from visiongate.functions.errors import FunctionError, InvalidEventError, lambda_error_message
 from visiongate.functions.events import probabilities, require_str, respond, unwrap_event
 from visiongate.functions.logs import FunctionLog, logged
 from visiongate.storage import InvalidKey, NoSuchBucket, open_store, validate_bucket
@@ -78,13 +78,7 @@ def _gate_reason(gate_error: Any) -> str | None:
         return None
     cause = gate_error.get("Cause")
     if isinstance(cause, str):
-        try:
-            document = json.loads(cause)
-        except ValueError:
-            document = None
-        if isinstance(document, dict) and isinstance(document.get("errorMessage"), str):
-            cause = document["errorMessage"]
-        return cause[:MAX_REASON_LENGTH]
+        return lambda_error_message(cause)[:MAX_REASON_LENGTH]
     error = gate_error.get("Error")
     return str(error)[:MAX_REASON_LENGTH] if error else None
 

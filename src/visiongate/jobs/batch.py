@@ -156,12 +156,12 @@ def check_endpoint(settings: Settings) -> None:
     import socket
     from urllib.parse import urlsplit
 
-    from visiongate.jobs.invoke import endpoint_target, is_loopback
+    from visiongate.jobs.invoke import local_endpoint_url
 
-    url = endpoint_target(settings)
-    parts = urlsplit(url or "")
-    if not url or parts.scheme != "http" or not is_loopback(parts.hostname):
+    url = local_endpoint_url(settings)
+    if url is None:
         return
+    parts = urlsplit(url)
     try:
         with socket.create_connection((parts.hostname, parts.port or 80), timeout=2):
             pass

@@ -36,13 +36,9 @@ from typing import Any
 
 from visiongate.config import load_settings
 from visiongate.functions.classify import parse_inferences
-from visiongate.functions.errors import (
-    THRESHOLD_CONFIDENCE_NOT_MET,
-    EndpointError,
-    FunctionError,
-    InvalidEventError,
-)
+from visiongate.functions.errors import EndpointError, FunctionError, InvalidEventError
 from visiongate.functions.events import probabilities, respond, unwrap_event
+from visiongate.functions.filter_confidence import below_threshold
 from visiongate.functions.image_source import check_image, read_image
 from visiongate.functions.logs import FunctionLog, logged
 from visiongate.jobs.invoke import ItemFailed, Request, client_for, invoke_many
@@ -238,15 +234,7 @@ def gate(inferences: list[float], threshold: float, labels: list[str] | None) ->
     if probability >= threshold:
         return None
     label = labels[top] if labels and top < len(labels) else None
-    named = f"class {top} ({label!r})" if label else f"class {top}"
-    return THRESHOLD_CONFIDENCE_NOT_MET(
-        f"top {named} has probability {probability!r}, below the threshold {threshold!r}",
-        hint="route the image to human review, or lower THRESHOLD if this is expected",
-        top_class=top,
-        probability=probability,
-        threshold=threshold,
-        label=label,
-    )
+    return below_threshold(top, probability, threshold, label)
 
 
 @logged("filter_confidence_batch")

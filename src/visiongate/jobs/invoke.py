@@ -22,7 +22,6 @@ Retry handles and a later run resumes.
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import json
 import os
 import threading
@@ -34,6 +33,7 @@ from urllib.parse import quote, urlsplit
 
 from visiongate.config import Settings
 from visiongate.functions.errors import EndpointError
+from visiongate.functions.net import is_loopback_url
 
 WORKERS = 16  # requests in flight per process; the server batches them into model calls
 TIMEOUT = 65.0  # seconds, as the classify function's read timeout
@@ -67,24 +67,20 @@ def workers() -> ThreadPoolExecutor:
         return _pool
 
 
-def is_loopback(host: str | None) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def endpoint_target(settings: Settings, environ: dict[str, str] | None = None) -> str | None:
     """The URL requests go to, or None when boto3 chooses (real SageMaker)."""
-    from visiongate.functions.classify import explicit_endpoint_url
+    from visiongate.functions.classify import boto_endpoint_from_env, explicit_endpoint_url
 
     environ = dict(os.environ) if environ is None else environ
-    url = explicit_endpoint_url(settings, environ)
-    if url is None and environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() != "true":
-        url = environ.get("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME") or environ.get("AWS_ENDPOINT_URL")
-    return url or None
+    return explicit_endpoint_url(settings, environ) or boto_endpoint_from_env(environ) or None
+
+
+def local_endpoint_url(settings: Settings) -> str | None:
+    """The endpoint's URL when it is a local model server (plain HTTP on loopback), else None."""
+    url = endpoint_target(settings)
+    if url and urlsplit(url).scheme == "http" and is_loopback_url(url):
+        return url
+    return None
 
 
 class LoopbackClient:
@@ -196,11 +192,9 @@ class BotoClient:
 
 
 def client_for(settings: Settings, endpoint_name: str) -> LoopbackClient | BotoClient:
-    url = endpoint_target(settings)
+    url = local_endpoint_url(settings)
     if url is not None:
-        parts = urlsplit(url)
-        if parts.scheme == "http" and is_loopback(parts.hostname):
-            return LoopbackClient(url, endpoint_name)
+        return LoopbackClient(url, endpoint_name)
     return BotoClient(settings, endpoint_name)
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from visiongate.errors import VisiongateError
+from visiongate.functions.errors import lambda_error_message
 
 SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"
@@ -258,11 +259,5 @@ def short_cause(cause: str | None) -> str | None:
     """A Lambda error document's message (or the text itself), at most MAX_CAUSE characters."""
     if not cause:
         return None
-    text = cause
-    try:
-        document = json.loads(cause)
-    except ValueError:
-        document = None
-    if isinstance(document, dict) and isinstance(document.get("errorMessage"), str):
-        text = document["errorMessage"]
+    text = lambda_error_message(cause)
     return text if len(text) <= MAX_CAUSE else text[: MAX_CAUSE - 1] + "…"

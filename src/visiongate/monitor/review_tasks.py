@@ -16,14 +16,13 @@ Both report AWS's error codes the same way: a token that no longer waits (``Task
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import threading
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from visiongate.errors import VisiongateError
+from visiongate.functions.net import is_loopback_url
 
 GONE_CODES = {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}
 USE_AWS = "aws"
@@ -96,16 +95,6 @@ class EngineTasks:
                 self._engine = None
 
 
-def _is_loopback(url: str | None) -> bool:
-    host = urlsplit(url).hostname if url else None
-    if host == "localhost":
-        return True
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class StepFunctionsTasks:
     """Through a Step Functions API with boto3 (``endpoint_url=None``: AWS itself)."""
 
@@ -120,7 +109,7 @@ class StepFunctionsTasks:
 
             session = boto3.session.Session(region_name=self.region)
             extra: dict[str, str] = {}
-            if _is_loopback(self.endpoint_url) and session.get_credentials() is None:
+            if is_loopback_url(self.endpoint_url) and session.get_credentials() is None:
                 # The local API accepts any credentials; do not require the user to have some.
                 extra = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
             self._client = session.client("stepfunctions", endpoint_url=self.endpoint_url, **extra)

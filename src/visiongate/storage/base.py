@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from visiongate.storage.errors import InvalidKey
+from visiongate.storage.errors import InvalidKey, StorageError
 
 MAX_KEY_BYTES = 1024  # S3's limit on a key's UTF-8 length
 MAX_SEGMENT_BYTES = 255  # a file name's limit on Linux/macOS; applied on both backends
@@ -71,6 +71,13 @@ def iter_objects(store: ObjectStore, bucket: str, prefix: str = "") -> Iterator[
         if not page.next_token:
             return
         token = page.next_token
+
+
+def validate_data(data: object) -> bytes | bytearray | memoryview:
+    """An object's body must be bytes: text would need an encoding we would have to guess."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise StorageError(f"put needs bytes, got {type(data).__name__}", hint="encode text first")
+    return data
 
 
 def validate_bucket(bucket: object) -> str:

@@ -22,6 +22,7 @@ from visiongate.storage.base import (
     ListPage,
     ObjectInfo,
     validate_bucket,
+    validate_data,
     validate_key,
     validate_prefix,
 )
@@ -129,10 +130,7 @@ class LocalStore:
     def put(
         self, bucket: str, key: str, data: bytes, content_type: str | None = None
     ) -> ObjectInfo:
-        if not isinstance(data, bytes | bytearray | memoryview):
-            raise StorageError(
-                f"put needs bytes, got {type(data).__name__}", hint="encode text first"
-            )
+        validate_data(data)
         path = self._object_path(bucket, key)
         try:
             self._write_atomically(path, data)

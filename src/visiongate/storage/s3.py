@@ -23,6 +23,7 @@ from visiongate.storage.base import (
     ListPage,
     ObjectInfo,
     validate_bucket,
+    validate_data,
     validate_key,
     validate_prefix,
 )
@@ -150,24 +151,19 @@ class S3Store:
             raise self._missing_or_bucket(exc, "head", bucket, key) from None
         except BotoCoreError as exc:
             raise self._translate(exc, "head", bucket, key) from None
-        etag = str(response.get("ETag", "")).strip('"')
-        return ObjectInfo(
-            bucket=bucket,
-            key=key,
+        return _info(
+            bucket,
+            key,
+            response,
             size=int(response.get("ContentLength", 0)),
             content_type=response.get("ContentType") or sniff_content_type(b"", key),
             last_modified=response.get("LastModified") or datetime.now(UTC),
-            etag=etag,
-            version=response.get("VersionId") or etag,
         )
 
     def put(
         self, bucket: str, key: str, data: bytes, content_type: str | None = None
     ) -> ObjectInfo:
-        if not isinstance(data, bytes | bytearray | memoryview):
-            raise StorageError(
-                f"put needs bytes, got {type(data).__name__}", hint="encode text first"
-            )
+        validate_data(data)
         validate_key(key)
         validate_bucket(bucket)
         body = bytes(data)
@@ -178,15 +174,13 @@ class S3Store:
             raise self._missing_or_bucket(exc, "write", bucket, key) from None
         except BotoCoreError as exc:
             raise self._translate(exc, "write", bucket, key) from None
-        etag = str(response.get("ETag", "")).strip('"')
-        return ObjectInfo(
-            bucket=bucket,
-            key=key,
+        return _info(
+            bucket,
+            key,
+            response,
             size=len(body),
             content_type=kind,
             last_modified=_response_date(response),
-            etag=etag,
-            version=response.get("VersionId") or etag,
         )
 
     def delete(self, bucket: str, key: str) -> None:
@@ -241,6 +235,21 @@ def _no_such_bucket(exc: ClientError) -> ClientError:
     response = dict(exc.response)
     response["Error"] = {"Code": "NoSuchBucket", "Message": "The specified bucket does not exist"}
     return ClientError(response, exc.operation_name)
+
+
+def _info(
+    bucket: str,
+    key: str,
+    response: dict[str, Any],
+    *,
+    size: int,
+    content_type: str,
+    last_modified: datetime,
+) -> ObjectInfo:
+    """HeadObject's or PutObject's answer as ObjectInfo; the ETag stands in for a VersionId."""
+    etag = str(response.get("ETag", "")).strip('"')
+    version = response.get("VersionId") or etag
+    return ObjectInfo(bucket, key, size, content_type, last_modified, etag=etag, version=version)
 
 
 def _response_date(response: dict[str, Any]) -> datetime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,18 +64,20 @@ def _endpoint_section(name: str, rows: list[dict[str, Any]]) -> Safe:
         p99,
         f"{images / batches:.2f}" if batches else "-",
     )
-    ts = [float(r["ts"]) for r in rows]
+
+    def series(
+        name: str, column: str, cls: str, scale: Callable[[Any], Any] | None = None
+    ) -> Series:
+        points = [(float(r["ts"]), scale(r[column]) if scale else r[column]) for r in rows]
+        return Series(name, points, cls)
+
     count = line_chart(
         Chart(
             "Invocations and errors per minute",
             [
-                Series(
-                    "invocations",
-                    list(zip(ts, [r["invocations"] for r in rows], strict=True)),
-                    "s0",
-                ),
-                Series("4xx", list(zip(ts, [r["errors_4xx"] for r in rows], strict=True)), "s3"),
-                Series("5xx", list(zip(ts, [r["errors_5xx"] for r in rows], strict=True)), "s4"),
+                series("invocations", "invocations", "s0"),
+                series("4xx", "errors_4xx", "s3"),
+                series("5xx", "errors_5xx", "s4"),
             ],
             y_min=0,
             y_format=lambda v: f"{v:.0f}",
@@ -84,21 +87,9 @@ def _endpoint_section(name: str, rows: list[dict[str, Any]]) -> Safe:
         Chart(
             "Latency (ms)",
             [
-                Series(
-                    "p50",
-                    list(zip(ts, [_ms(r["latency_p50_us"]) for r in rows], strict=True)),
-                    "s0",
-                ),
-                Series(
-                    "p90",
-                    list(zip(ts, [_ms(r["latency_p90_us"]) for r in rows], strict=True)),
-                    "s1",
-                ),
-                Series(
-                    "p99",
-                    list(zip(ts, [_ms(r["latency_p99_us"]) for r in rows], strict=True)),
-                    "s4",
-                ),
+                series("p50", "latency_p50_us", "s0", _ms),
+                series("p90", "latency_p90_us", "s1", _ms),
+                series("p99", "latency_p99_us", "s4", _ms),
             ],
             y_min=0,
         )
@@ -106,13 +97,7 @@ def _endpoint_section(name: str, rows: list[dict[str, Any]]) -> Safe:
     batch = line_chart(
         Chart(
             "Mean batch size",
-            [
-                Series(
-                    "images per model call",
-                    list(zip(ts, [r["mean_batch_size"] for r in rows], strict=True)),
-                    "s2",
-                ),
-            ],
+            [series("images per model call", "mean_batch_size", "s2")],
             y_min=0,
         )
     )

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import secrets
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
+
+from visiongate.functions.net import is_loopback
 
 SESSION_COOKIE = "vg_session"
 TOKEN_COOKIE = "vg_token"
@@ -26,15 +27,6 @@ LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 
 class DashboardSecurityError(Exception):
     """Raised at start-up when the configuration would expose the dashboard unprotected."""
-
-
-def is_loopback(host: str) -> bool:
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def require_token_for(host: str, token: str | None) -> None:
