@@ -26,7 +26,6 @@ start, as with ``visiongate stepfunctions``.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import os
 import secrets
 import threading
@@ -36,6 +35,7 @@ from typing import Any
 
 from visiongate.config import Settings, load_settings
 from visiongate.errors import VisiongateError
+from visiongate.functions.net import is_loopback
 
 START_TIMEOUT = 120.0  # loading and warming a model on a busy 2-core machine
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
@@ -56,15 +56,6 @@ class StackConfig:
     token: str | None = None  # dashboard token; generated when host is not loopback
     captures: str | None = None  # endpoint data capture (and the dashboard's source), s3://...
     review_buckets: list[str] | None = field(default=None)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def client_host(host: str) -> str:
