@@ -24,6 +24,8 @@ CRASHY = {
                 "Payload": {"log.$": "$.log", "name": "prepare"},
             },
             "ResultPath": None,
+            # A workflow variable set before the crash: the checkpoint must carry it.
+            "Assign": {"who": "prepared-before-the-crash"},
             "Next": "Block",
         },
         "Block": {
@@ -34,7 +36,11 @@ CRASHY = {
             "ResultPath": "$.block",
             "Next": "Finish",
         },
-        "Finish": {"Type": "Pass", "Parameters": {"done.$": "$.block.released"}, "End": True},
+        "Finish": {
+            "Type": "Pass",
+            "Parameters": {"done.$": "$.block.released", "who.$": "$who"},
+            "End": True,
+        },
     },
 }
 

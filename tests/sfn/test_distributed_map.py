@@ -173,3 +173,51 @@ def test_express_children_keep_no_history(engine: Engine) -> None:
     ]["mapRunArn"]
     child = engine.list_executions(map_run_arn=run_arn)[0]
     assert child.type == "EXPRESS" and engine.get_execution_history(child.arn) == []
+
+
+# https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html: in JSONata
+# states ItemReader and ResultWriter take Arguments, and their numeric fields take expressions.
+def test_jsonata_reader_batcher_writer_and_tolerance(engine: Engine, store) -> None:
+    store.put("data", "in/items.json", b"[1, 2, 3, 4, 5]")
+    definition = distributed(
+        ItemReader={
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSON", "MaxItems": "{% $states.input.max %}"},
+            "Arguments": {"Bucket": "{% $bucket %}", "Key": "{% $states.input.key %}"},
+        },
+        ItemBatcher={
+            "MaxItemsPerBatch": "{% $states.input.size %}",
+            "BatchInput": {"tag": "{% $states.input.tag %}"},
+        },
+        ToleratedFailureCount="{% $states.input.tolerated %}",
+        ResultWriter={
+            "Resource": "arn:aws:states:::s3:putObject",
+            "Arguments": {"Bucket": "{% $bucket %}", "Prefix": "{% 'out-' & $states.input.tag %}"},
+        },
+        Output="{% $states.result.ResultWriterDetails %}",
+    )
+    definition["QueryLanguage"] = "JSONata"
+    definition["States"] = {
+        "Setup": {"Type": "Pass", "Assign": {"bucket": "data"}, "Next": "Map"},
+        **definition["States"],
+    }
+    definition["StartAt"] = "Setup"
+    definition["States"]["Map"]["ItemProcessor"]["States"] = {
+        "Process": {
+            "Type": "Choice",
+            "Choices": [{"Condition": "{% 3 in $states.input.Items %}", "Next": "Broken"}],
+            "Default": "Fine",
+        },
+        "Broken": {"Type": "Fail", "Error": "Three"},
+        "Fine": {"Type": "Succeed", "Output": "{% $states.input.BatchInput.tag %}"},
+    }
+    result = engine.run(
+        definition, {"key": "in/items.json", "max": 4, "size": 2, "tag": "t1", "tolerated": 1}
+    )
+    assert result.succeeded, result.cause
+    assert result.output["Bucket"] == "data" and result.output["Key"].startswith("out-t1/")
+    manifest = json.loads(store.get("data", result.output["Key"]))
+    succeeded = json.loads(store.get("data", manifest["ResultFiles"]["SUCCEEDED"][0]["Key"]))
+    assert [json.loads(e["Output"]) for e in succeeded] == ["t1"]  # batch [1, 2]
+    failed = json.loads(store.get("data", manifest["ResultFiles"]["FAILED"][0]["Key"]))
+    assert [json.loads(e["Input"])["Items"] for e in failed] == [[3, 4]]  # MaxItems cut item 5

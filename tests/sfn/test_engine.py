@@ -20,7 +20,6 @@ from visiongate.sfn.errors import (
     InvalidName,
     StateMachineAlreadyExists,
     StateMachineDoesNotExist,
-    UnsupportedFeature,
 )
 
 HELLO = {
@@ -138,14 +137,15 @@ def test_express_executions_keep_no_history(engine: Engine) -> None:
     assert engine.get_execution_history(execution.arn) == []
 
 
-def test_jsonata_is_reported_as_not_supported_yet(engine: Engine) -> None:
+# https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html
+def test_jsonata_definitions_run(engine: Engine) -> None:
     definition = {
         "QueryLanguage": "JSONata",
         "StartAt": "P",
-        "States": {"P": {"Type": "Pass", "End": True}},
+        "States": {"P": {"Type": "Pass", "Output": "{% $states.input.n + 1 %}", "End": True}},
     }
-    with pytest.raises(UnsupportedFeature, match="JSONata"):
-        engine.run(definition)
+    result = engine.run(definition, {"n": 41})
+    assert (result.status, result.output) == ("SUCCEEDED", 42)
 
 
 def test_validate_lists_problems_after_substitution(engine: Engine) -> None:

@@ -150,3 +150,24 @@ def test_send_task_success_from_another_process(tmp_path: Path) -> None:
         finished = engine.wait(execution.arn, timeout=30)
     assert finished.status == "SUCCEEDED"
     assert finished.output_value == {"from": "cli"}
+
+
+# https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html: in JSONata the
+# token is $states.context.Task.Token and HeartbeatSeconds may be an expression.
+def test_jsonata_callback_token_and_heartbeat_expression(engine: Engine) -> None:
+    handlers.ENGINE = engine
+    state = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Arguments": {
+            "FunctionName": "{% $states.input.worker %}",
+            "Payload": {"token": "{% $states.context.Task.Token %}", "fail": False},
+        },
+        "HeartbeatSeconds": "{% $states.input.heartbeat %}",
+        "End": True,
+    }
+    definition = {"QueryLanguage": "JSONata", "StartAt": "Review", "States": {"Review": state}}
+    answered = engine.run(definition, {"worker": "answer_token", "heartbeat": 30})
+    assert answered.succeeded and answered.output["approved"] is True
+    kept = engine.run(definition, {"worker": "keep_token", "heartbeat": 30})
+    assert kept.error == "States.HeartbeatTimeout"

@@ -307,6 +307,25 @@ def _no_match() -> StatesError:
     )
 
 
+def no_choice_matched() -> StatesError:
+    """``States.NoChoiceMatched``: no rule matched and the Choice state has no Default."""
+    return _no_match()
+
+
+def compile_choice_index(choices: list[dict]) -> Callable[..., int]:
+    """``fn(data, context=None, variables=None) -> index`` of the first matching rule, or -1
+    (the caller takes ``Default``). Used when the matched rule's own ``Assign`` matters."""
+    compiled = [_compile(rule, None) for rule in choices]
+
+    def decide(data: Any, context: Any = None, variables: Any = None) -> int:
+        for index, fn in enumerate(compiled):
+            if fn(data, context, variables):
+                return index
+        return -1
+
+    return decide
+
+
 def compile_choices(
     choices: list[dict], default: str | None, condition: ConditionEvaluator | None = None
 ) -> Callable[..., str]:

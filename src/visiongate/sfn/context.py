@@ -76,17 +76,21 @@ class Arns:
 
 
 class Scope:
-    """Workflow variables visible to one thread of control (filled in by JSONata/variables).
+    """Workflow variables visible to one thread of control.
 
     A Parallel branch or Map iteration gets a child scope: it reads its parents' variables
-    and assigns its own, which siblings never see (AWS's scoping rules).
+    and assigns its own, which siblings never see (AWS's scoping rules). A scope reads like a
+    read-only mapping of every visible variable (``name in scope``, ``scope[name]``), which
+    is what the JSONPath readers take as ``variables``. ``sizes`` holds the JSON size of each
+    of its own values, for the 10 MiB-per-execution quota.
     """
 
-    __slots__ = ("parent", "values")
+    __slots__ = ("parent", "values", "sizes")
 
     def __init__(self, parent: Scope | None = None, values: dict[str, Any] | None = None) -> None:
         self.parent = parent
         self.values = values if values is not None else {}
+        self.sizes: dict[str, int] = {}
 
     def child(self) -> Scope:
         return Scope(self)
@@ -98,6 +102,22 @@ class Scope:
                 return scope.values[name]
             scope = scope.parent
         raise KeyError(name)
+
+    __getitem__ = lookup
+
+    def __contains__(self, name: object) -> bool:
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.values:
+                return True
+            scope = scope.parent
+        return False
+
+    def get(self, name: str, default: Any = None) -> Any:
+        try:
+            return self.lookup(name)
+        except KeyError:
+            return default
 
     def visible(self) -> dict[str, Any]:
         chain: list[Scope] = []

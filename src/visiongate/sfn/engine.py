@@ -489,6 +489,7 @@ class Engine(Recovery, Services):
         text: str | None,
         previous: int,
         wait: bool,
+        variables: str | None = None,
     ) -> None:
         done = threading.Event()
         with self._lock:
@@ -502,7 +503,7 @@ class Engine(Recovery, Services):
         def go() -> None:
             self.clock.adopt(start_time)
             try:
-                drive(run, machine, state, value, text, previous)
+                drive(run, machine, state, value, text, previous, variables)
             finally:
                 with self._lock:
                     self._runs.pop(run.arn, None)

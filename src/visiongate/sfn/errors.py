@@ -155,4 +155,4 @@ class ResourceNotFound(SfnApiError):
 
 
 class UnsupportedFeature(VisiongateError):
-    """The definition uses something this engine does not run yet (e.g. JSONata)."""
+    """The definition uses something this engine does not run (validation normally refuses it)."""

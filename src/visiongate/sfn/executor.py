@@ -8,11 +8,13 @@ after the checkpoint and runs that state again (at-least-once, like AWS's own ta
 so completed states are never repeated and never duplicated in the history.
 
 When the execution fails the checkpoint is kept at the failed state (with the outputs of the
-Map iterations / Parallel branches that did succeed) for ``RedriveExecution``.
+Map iterations / Parallel branches that did succeed) for ``RedriveExecution``. Checkpoints
+carry the top-level workflow variables, so resume and redrive continue with them.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -21,6 +23,7 @@ from visiongate.sfn.history import NOT_TRUNCATED, dumps
 from visiongate.sfn.model import Block, Machine
 from visiongate.sfn.records import ABORTED, FAILED, SUCCEEDED, TIMED_OUT
 from visiongate.sfn.runtime import Aborted, ExecutionTimedOut, Frame, Run
+from visiongate.sfn.variables import restore, to_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +32,21 @@ Outcome = tuple[str, str | None, str | None, str | None]  # (status, output, err
 
 
 def drive(
-    run: Run, machine: Machine | Block, state_name: str, value: Any, text: str | None, previous: int
+    run: Run,
+    machine: Machine | Block,
+    state_name: str,
+    value: Any,
+    text: str | None,
+    previous: int,
+    variables: str | None = None,
 ) -> Outcome:
-    """Run the top level from ``state_name`` to the end, persist and return the outcome."""
+    """Run the top level from ``state_name`` to the end, persist and return the outcome.
+
+    ``variables`` is the checkpointed JSON of the top-level variables (resume, redrive).
+    """
     frame = Frame(run, previous, top=True)
+    if variables:
+        run.variable_bytes = restore(frame.scope, json.loads(variables))
     states = machine.states
     history = run.history
     name: str | None = state_name
@@ -46,7 +60,7 @@ def drive(
                 text = dumps(value)
             current, current_text = name, text
             if state.blocking or len(history.pending) >= run.flush_every:
-                run.flush(checkpoint=(name, text, frame.prev))
+                run.flush(checkpoint=(name, text, frame.prev, to_checkpoint(frame.scope)))
             run.failed_results.clear()
             name, value, text = state.run(frame, value, text)
         return _succeed(run, frame, text if text is not None else dumps(value))
@@ -114,7 +128,7 @@ def _fail(run: Run, frame: Frame, err: StatesError, state: str, input_text: str 
         FAILED,
         error=err.error,
         cause=err.cause,
-        keep_checkpoint=(state, input_text or "null", frame.prev),
+        keep_checkpoint=(state, input_text or "null", frame.prev, to_checkpoint(frame.scope)),
         branch_results=[(run.arn, state, index, out) for index, out in branch_results.items()],
     )
     return FAILED, None, err.error, err.cause
@@ -137,7 +151,7 @@ def _close(
         status,
         error=error,
         cause=cause,
-        keep_checkpoint=(state, input_text or "null", frame.prev),
+        keep_checkpoint=(state, input_text or "null", frame.prev, to_checkpoint(frame.scope)),
     )
     return status, None, error, cause
 
@@ -149,7 +163,7 @@ def _persist_end(
     output: str | None = None,
     error: str | None = None,
     cause: str | None = None,
-    keep_checkpoint: tuple[str, str, int] | None,
+    keep_checkpoint: tuple[str, str, int, str | None] | None,
     branch_results: list[tuple[Any, ...]] | None = None,
 ) -> None:
     events = run.history.take_pending()
@@ -158,8 +172,16 @@ def _persist_end(
     rows = events if run.persist_events else []
     checkpoint = None
     if keep_checkpoint is not None:
-        state, input_text, previous = keep_checkpoint
-        checkpoint = (run.arn, state, input_text, run.history.last_id, previous, run.clock.time())
+        state, input_text, previous, variables = keep_checkpoint
+        checkpoint = (
+            run.arn,
+            state,
+            input_text,
+            run.history.last_id,
+            previous,
+            run.clock.time(),
+            variables,
+        )
     run.store.save_progress(
         run.arn,
         run.execution_id,

@@ -19,6 +19,7 @@ from typing import Any
 
 from visiongate.sfn.errors import InvalidDefinition, Problem, UnsupportedFeature
 from visiongate.sfn.states.base import State
+from visiongate.sfn.states.jsonata_io import JsonataIO  # noqa: F401 - registers "JSONata"
 from visiongate.sfn.states.jsonpath_io import QUERY_LANGUAGES
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.:-]+)\}")
@@ -104,10 +105,10 @@ class Compiler:
         language = spec.get("QueryLanguage", self.query_language)
         processor = QUERY_LANGUAGES.get(language)
         if processor is None:
-            raise UnsupportedFeature(
+            raise UnsupportedFeature(  # validation refuses unknown languages first
                 f"state {state.name!r} uses QueryLanguage {language!r}, which this engine does "
-                "not run yet",
-                hint='use "QueryLanguage": "JSONPath" (the default)',
+                "not know",
+                hint='use "QueryLanguage": "JSONPath" (the default) or "JSONata"',
             )
         parameters_field = None if spec.get("Type") == "Map" else "Parameters"
         return processor(spec, parameters_field=parameters_field)

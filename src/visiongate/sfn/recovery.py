@@ -156,6 +156,7 @@ class Recovery:
             checkpoint["input"],
             checkpoint["previous_id"],
             wait,
+            checkpoint.get("variables"),
         )
         return True
 
@@ -242,6 +243,7 @@ class Recovery:
                 redriven,
                 redriven,
                 now.timestamp(),
+                checkpoint.get("variables"),
             ),
             execution={
                 "status": RUNNING,
@@ -257,7 +259,16 @@ class Recovery:
         )
         self.store.clear_branch_results(arn)
         value = json.loads(checkpoint["input"])
-        self._launch(run, machine, checkpoint["state"], value, checkpoint["input"], redriven, wait)
+        self._launch(
+            run,
+            machine,
+            checkpoint["state"],
+            value,
+            checkpoint["input"],
+            redriven,
+            wait,
+            checkpoint.get("variables"),
+        )
         return self.describe_execution(arn)
 
     redrive = redrive_execution

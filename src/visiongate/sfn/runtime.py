@@ -101,6 +101,7 @@ class Run:
         self.deadline: float | None = None
         self.prior_results: dict[str, dict[int, str]] = {}  # redrive: successful iterations
         self.failed_results: dict[str, dict[int, str]] = {}  # successes of a failed Map/Parallel
+        self.variable_bytes = 0  # JSON bytes of every variable held (10 MiB quota)
         self._flush_lock = threading.Lock()
         self.context_execution = {
             "Id": arn,
@@ -138,11 +139,14 @@ class Run:
 
     # -- persistence ------------------------------------------------------------------------
 
-    def flush(self, checkpoint: tuple[str, str, int] | None = None, **execution: Any) -> None:
+    def flush(
+        self, checkpoint: tuple[str, str, int, str | None] | None = None, **execution: Any
+    ) -> None:
         """Write pending events (and the checkpoint/execution fields) in one transaction.
 
         ``checkpoint`` = (state to run next, its input JSON, previousEventId of its first
-        event); a resume after a crash restarts there and drops later events.
+        event, the top-level variables as JSON or None); a resume after a crash restarts there
+        and drops later events.
         """
         with self._flush_lock:
             events = self.history.take_pending()
@@ -156,8 +160,8 @@ class Run:
             last = self.history.last_id
             cp = None
             if checkpoint is not None:
-                state, input_text, previous = checkpoint
-                cp = (self.arn, state, input_text, last, previous, self.clock.time())
+                state, input_text, previous, variables = checkpoint
+                cp = (self.arn, state, input_text, last, previous, self.clock.time(), variables)
             self.store.save_progress(
                 self.arn,
                 self.execution_id,
@@ -169,9 +173,14 @@ class Run:
 
 
 class Frame:
-    """One thread of control: the top level, a Parallel branch or a Map iteration."""
+    """One thread of control: the top level, a Parallel branch or a Map iteration.
 
-    __slots__ = ("run", "prev", "stops", "scope", "top")
+    While a state runs, ``entered_id``/``entered_prev`` are its Entered event's id and
+    previousEventId, and ``pending`` holds the variables its ``Assign`` computed, stored when
+    the state exits (:func:`visiongate.sfn.variables.commit`).
+    """
+
+    __slots__ = ("run", "prev", "stops", "scope", "top", "pending", "entered_id", "entered_prev")
 
     def __init__(
         self,
@@ -186,6 +195,9 @@ class Frame:
         self.stops = tuple(stops)
         self.scope = scope if scope is not None else Scope()
         self.top = top
+        self.pending: dict[str, Any] | None = None
+        self.entered_id = 0
+        self.entered_prev = 0
 
     def child(self, prev: int, stop: threading.Event | None = None) -> Frame:
         stops = self.stops + (stop,) if stop is not None else self.stops

@@ -97,7 +97,8 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     input         TEXT NOT NULL,          -- its input, JSON
     last_event_id INTEGER NOT NULL,       -- events after this id are discarded on resume
     previous_id   INTEGER NOT NULL,       -- previousEventId for the state's first event
-    updated       REAL NOT NULL
+    updated       REAL NOT NULL,
+    variables     TEXT                    -- the top-level workflow variables, JSON object
 );
 CREATE TABLE IF NOT EXISTS branch_results (
     execution_arn TEXT NOT NULL,
@@ -195,6 +196,17 @@ MAP_RUN_COLUMNS = (
 )
 _EXECUTION_SELECT = "SELECT " + ", ".join(EXECUTION_COLUMNS) + " FROM executions"
 _INSERT_EVENT = "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?)"
+_INSERT_CHECKPOINT = (
+    "INSERT OR REPLACE INTO checkpoints (execution_arn, state, input, last_event_id, "
+    "previous_id, updated, variables) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _checkpoint_row(checkpoint: tuple[Any, ...]) -> tuple[Any, ...]:
+    """(arn, state, input, last_event_id, previous_id, updated[, variables JSON])."""
+    return checkpoint if len(checkpoint) == 7 else (*checkpoint, None)
+
+
 _ID_MASK = 0xFFFFFFFF
 
 
@@ -225,6 +237,8 @@ class Store:
         with self._lock:
             self._migrate()
             self._conn.executescript(SCHEMA)
+            if "variables" not in self._columns("checkpoints"):  # schema 2 without variables
+                self._conn.execute("ALTER TABLE checkpoints ADD COLUMN variables TEXT")
             self._conn.execute(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
@@ -380,9 +394,7 @@ class Store:
             execution_id = int(cursor.lastrowid or 0)
             conn.executemany(_INSERT_EVENT, _event_rows(execution_id, events))
             if checkpoint is not None:
-                conn.execute(
-                    "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?, ?, ?)", checkpoint
-                )
+                conn.execute(_INSERT_CHECKPOINT, _checkpoint_row(checkpoint))
         return execution_id
 
     def get_execution(self, arn: str) -> dict[str, Any] | None:
@@ -449,9 +461,7 @@ class Store:
             if events:
                 conn.executemany(_INSERT_EVENT, _event_rows(execution_id, events))
             if checkpoint is not None:
-                conn.execute(
-                    "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?, ?, ?)", checkpoint
-                )
+                conn.execute(_INSERT_CHECKPOINT, _checkpoint_row(checkpoint))
             elif clear_checkpoint:
                 conn.execute("DELETE FROM checkpoints WHERE execution_arn = ?", (arn,))
             if branch_results:
@@ -517,18 +527,19 @@ class Store:
 
     def get_checkpoint(self, arn: str) -> dict[str, Any] | None:
         rows = self._query(
-            "SELECT state, input, last_event_id, previous_id FROM checkpoints "
+            "SELECT state, input, last_event_id, previous_id, variables FROM checkpoints "
             "WHERE execution_arn = ?",
             (arn,),
         )
         if not rows:
             return None
-        state, input_text, last_event_id, previous_id = rows[0]
+        state, input_text, last_event_id, previous_id, variables = rows[0]
         return {
             "state": state,
             "input": input_text,
             "last_event_id": last_event_id,
             "previous_id": previous_id,
+            "variables": variables,
         }
 
     def get_branch_results(self, arn: str, state: str) -> dict[int, str]:

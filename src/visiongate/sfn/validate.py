@@ -25,10 +25,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from visiongate.sfn import intrinsics, paths
+from visiongate.sfn import intrinsics, jsonata, paths
 from visiongate.sfn.choice import BOOLEAN_OPERATORS, OPERATORS, PATH_COMPARISONS, wildcard_pattern
 from visiongate.sfn.errors import InvalidDefinition, Problem
 from visiongate.sfn.timestamps import is_timestamp
+from visiongate.sfn.variables import is_valid_name
 
 SCHEMA = "SCHEMA_VALIDATION_FAILED"
 MISSING_TARGET = "MISSING_TRANSITION_TARGET"
@@ -37,6 +38,8 @@ DUPLICATE_NAME = "DUPLICATE_STATE_NAME"
 INVALID_NAME = "INVALID_STATE_NAME"
 INVALID_JSON = "INVALID_JSON_DESCRIPTION"
 MISSING_DESCRIPTION = "MISSING_DESCRIPTION"
+INVALID_JSONATA = "INVALID_JSONATA_EXPRESSION"
+UNSUPPORTED_JSONATA = "UNSUPPORTED_JSONATA_EXPRESSION"
 
 JSONPATH, JSONATA = "JSONPath", "JSONata"
 MAX_STATE_NAME = 80
@@ -111,13 +114,21 @@ CATCHER_FIELDS = {
 WAIT_FIELDS = ("SecondsPath", "Seconds", "TimestampPath", "Timestamp")
 CHOICE_SELECTORS = ("And", "Or", "Not", "Variable", "Condition")
 _RESOURCE_ARN = re.compile(r"arn:[^:\s]+:[^:\s]+:[^:\s]*:[^:\s]*:\S+")
-_JSONATA = re.compile(r"\{%.*%\}", re.DOTALL)
+_STATES_FIELD = re.compile(r"\$states\s*\.\s*(result|errorOutput)\b")
+_ROOT = re.compile(r"\$\$")
+# Fields of a JSONata state that hold no expressions of their own.
+_STRUCTURAL = frozenset(
+    {"Type", "Comment", "QueryLanguage", "Next", "End", "Default", "Resource", "Label"}
+    | {"Branches", "ItemProcessor", "Iterator", "Choices", "Catch", "Retry", "Assign"}
+)
+_RESULT_FIELDS = frozenset({"Output", "Assign"})
 _COUNTERS = ("Retry", "Catch")
 
 
 def is_jsonata_expression(value: Any) -> bool:
-    """True for a ``{% ... %}`` JSONata expression string."""
-    return isinstance(value, str) and _JSONATA.fullmatch(value.strip()) is not None
+    """True for a ``{% ... %}`` JSONata expression string ("The string must start with {% and
+    end with %}" -- surrounding spaces make it a literal, as at run time)."""
+    return jsonata.is_expression(value)
 
 
 def _pointer(base: str, field: str | int) -> str:
@@ -156,6 +167,7 @@ class _Validator:
         self.problems: list[Problem] = []
         self.state_names: dict[str, str] = {}  # name -> first location (uniqueness is global)
         self.top_language = JSONPATH
+        self.scopes: list[set[str]] = []  # variables assigned in each enclosing scope
 
     # ------------------------------------------------------------------ helpers
     def add(self, code: str, message: str, location: str) -> None:
@@ -243,19 +255,35 @@ class _Validator:
                 f"The value for the field '{field}' must be a valid ReferencePath", location
             )
 
-    def jsonata(self, value: Any, location: str) -> None:
-        """Check the JSONata expressions inside ``value`` parse (when a JSONata library exists)."""
+    def jsonata(
+        self, value: Any, location: str, *, result: bool = False, error_output: bool = False
+    ) -> None:
+        """Check the ``{% %}`` expressions inside ``value``: they parse, do not use ``$$``, and
+        read ``$states.result`` / ``$states.errorOutput`` only where those exist."""
         if isinstance(value, str):
             if is_jsonata_expression(value):
-                message = _jsonata_error(value.strip()[2:-2])
-                if message:
-                    self.schema(f"The JSONata expression is invalid: {message}", location)
+                self.expression(jsonata.expression_text(value), location, result, error_output)
         elif isinstance(value, Mapping):
             for key, item in value.items():
-                self.jsonata(item, _pointer(location, key))
+                self.jsonata(
+                    item, _pointer(location, key), result=result, error_output=error_output
+                )
         elif isinstance(value, list):
             for i, item in enumerate(value):
-                self.jsonata(item, _pointer(location, i))
+                self.jsonata(item, _pointer(location, i), result=result, error_output=error_output)
+
+    def expression(self, text: str, location: str, result: bool, error_output: bool) -> None:
+        message = _jsonata_error(text)
+        if message:
+            self.add(INVALID_JSONATA, message, location)
+            return
+        code = jsonata.strip_strings(text)
+        if _ROOT.search(code):
+            self.add(UNSUPPORTED_JSONATA, "Reference to '$$' is not supported.", location)
+        for match in _STATES_FIELD.finditer(code):
+            field = match.group(1)
+            if (field == "result" and not result) or (field == "errorOutput" and not error_output):
+                self.add(UNSUPPORTED_JSONATA, f"Field '$states.{field}' does not exist.", location)
 
     # ------------------------------------------------------------------ machine
     def machine(self, definition: Any) -> None:
@@ -290,9 +318,46 @@ class _Validator:
                 f"Duplicate State name: {name}",
                 _pointer(_pointer(location, "States"), name),
             )
-        for name, state in states.items():
-            self.state(name, state, _pointer(_pointer(location, "States"), name))
+        assigned = self.assigned_variables(states, _pointer(location, "States"))
+        for name, where in assigned.items():
+            if any(name in outer for outer in self.scopes):
+                # "a variable assigned in an inner scope cannot have the same name as one
+                # assigned in an outer scope" (workflow-variables.html)
+                self.schema(
+                    f"The variable '{name}' is assigned in an outer scope: states inside a "
+                    "Map or Parallel state cannot assign it",
+                    where,
+                )
+        self.scopes.append(set(assigned))
+        try:
+            for name, state in states.items():
+                self.state(name, state, _pointer(_pointer(location, "States"), name))
+        finally:
+            self.scopes.pop()
         self.graph(states, start, location)
+
+    def assigned_variables(self, states: Mapping, location: str) -> dict[str, str]:
+        """The variables the states of one scope assign: name -> first Assign location."""
+        found: dict[str, str] = {}
+        for name, state in states.items():
+            if not isinstance(state, Mapping):
+                continue
+            where = _pointer(location, name)
+            blocks = [(state.get("Assign"), _pointer(where, "Assign"))]
+            for field in ("Choices", "Catch"):
+                entries = state.get(field)
+                if isinstance(entries, list):
+                    blocks += [
+                        (e.get("Assign"), f"{_pointer(where, field)}[{i}]/Assign")
+                        for i, e in enumerate(entries)
+                        if isinstance(e, Mapping)
+                    ]
+            for assign, at in blocks:
+                if isinstance(assign, Mapping):
+                    for key in assign:
+                        variable = key[:-2] if isinstance(key, str) and key.endswith(".$") else key
+                        found.setdefault(variable, at)
+        return found
 
     def graph(self, states: Mapping, start: Any, location: str) -> None:
         """Transitions stay inside this scope, every state is reachable, something ends."""
@@ -399,11 +464,21 @@ class _Validator:
                 if field in state:
                     self.template(state[field], _pointer(location, field))
         else:
-            for field in ("Arguments", "Output"):
-                if field in state:
-                    self.jsonata(state[field], _pointer(location, field))
+            results = kind in ("Task", "Map", "Parallel")
+            for field, value in state.items():
+                if field not in _STRUCTURAL:
+                    self.jsonata(
+                        value,
+                        _pointer(location, field),
+                        result=results and field in _RESULT_FIELDS,
+                    )
         if "Assign" in state:
-            self.assign(state["Assign"], _pointer(location, "Assign"), language)
+            self.assign(
+                state["Assign"],
+                _pointer(location, "Assign"),
+                language,
+                result=kind in ("Task", "Map", "Parallel"),
+            )
         getattr(self, f"state_{kind.lower()}")(state, location, language)
 
     def language_of(self, state: Mapping, location: str) -> str:
@@ -467,13 +542,29 @@ class _Validator:
                 )
             stripped.add(name)
 
-    def assign(self, assign: Any, location: str, language: str) -> None:
+    def assign(
+        self,
+        assign: Any,
+        location: str,
+        language: str,
+        *,
+        result: bool = False,
+        error_output: bool = False,
+    ) -> None:
         if not self.expect(assign, "Object", location):
             return
+        for key in assign:
+            name = key[:-2] if language == JSONPATH and key.endswith(".$") else key
+            if not is_valid_name(name):
+                self.schema(
+                    f"Invalid variable name '{name}': variable names are Unicode identifiers "
+                    "of at most 80 characters, and 'states' is reserved",
+                    _pointer(location, key),
+                )
         if language == JSONPATH:
             self.template(assign, location)
         else:
-            self.jsonata(assign, location)
+            self.jsonata(assign, location, result=result, error_output=error_output)
 
     # ------------------------------------------------------------------ state types
     def state_pass(self, state: Mapping, location: str, language: str) -> None:
@@ -602,8 +693,11 @@ class _Validator:
                     )
                 else:
                     self.jsonata(condition, _pointer(location, "Condition"))
-            if "Output" in rule and not top:
-                self.schema("Field 'Output' is not supported", location)
+            if "Output" in rule:
+                if top:
+                    self.jsonata(rule["Output"], _pointer(location, "Output"))
+                else:
+                    self.schema("Field 'Output' is not supported", location)
             return
         selectors = [k for k in CHOICE_SELECTORS if k in rule]
         if len(selectors) != 1:
@@ -713,10 +807,6 @@ class _Validator:
             self.json_path(state, "ItemsPath", location, nullable=False)
             if "ItemSelector" in state:
                 self.template(state["ItemSelector"], _pointer(location, "ItemSelector"))
-        elif "ItemSelector" in state:
-            self.jsonata(state["ItemSelector"], _pointer(location, "ItemSelector"))
-        if language == JSONATA and "Items" in state:
-            self.jsonata(state["Items"], _pointer(location, "Items"))
         self.exclusive(state, ("MaxConcurrency", "MaxConcurrencyPath"), location)
         self.integer(state, "MaxConcurrency", location, 0, None, language)
         self.exclusive(
@@ -767,9 +857,12 @@ class _Validator:
                 reader, frozenset({"Resource", "ReaderConfig", "Parameters", "Arguments"}), where
             )
             self.required(reader, ("Resource",), where)
+            self.payload_language(reader, where, language)
             config = reader.get("ReaderConfig")
             if isinstance(config, Mapping):
                 at = _pointer(where, "ReaderConfig")
+                if language == JSONATA and "MaxItemsPath" in config:
+                    self.wrong_language("MaxItemsPath", JSONATA, JSONPATH, at)
                 self.exclusive(config, ("MaxItems", "MaxItemsPath"), at)
                 self.integer(config, "MaxItems", at, 0, 100_000_000, language)
                 if config.get("InputType") == "CSV" and "CSVHeaderLocation" not in config:
@@ -786,8 +879,19 @@ class _Validator:
                 self.integer(batcher, field, where, 0, None, language)
                 if language == JSONPATH:
                     self.reference_path(batcher, f"{field}Path", where)
+                elif f"{field}Path" in batcher:
+                    self.wrong_language(f"{field}Path", JSONATA, JSONPATH, where)
         if "ResultWriter" in state:
-            self.expect(state["ResultWriter"], "Object", _pointer(location, "ResultWriter"))
+            where = _pointer(location, "ResultWriter")
+            if self.expect(state["ResultWriter"], "Object", where):
+                self.payload_language(state["ResultWriter"], where, language)
+
+    def payload_language(self, spec: Mapping, location: str, language: str) -> None:
+        """ItemReader/ResultWriter take Parameters (JSONPath) or Arguments (JSONata)."""
+        if language == JSONATA and "Parameters" in spec:
+            self.wrong_language("Parameters", JSONATA, JSONPATH, location)
+        elif language == JSONPATH and "Arguments" in spec:
+            self.wrong_language("Arguments", JSONPATH, JSONATA, location)
 
     # ------------------------------------------------------------------ Retry / Catch
     def error_handling(self, state: Mapping, location: str, language: str) -> None:
@@ -824,9 +928,11 @@ class _Validator:
                     if language == JSONPATH and entry.get("ResultPath") is not None:
                         self.reference_path(entry, "ResultPath", at, allow_context=False)
                     if "Assign" in entry:
-                        self.assign(entry["Assign"], _pointer(at, "Assign"), language)
+                        self.assign(
+                            entry["Assign"], _pointer(at, "Assign"), language, error_output=True
+                        )
                     if language == JSONATA and "Output" in entry:
-                        self.jsonata(entry["Output"], _pointer(at, "Output"))
+                        self.jsonata(entry["Output"], _pointer(at, "Output"), error_output=True)
 
     def error_equals(self, entry: Mapping, location: str, last: bool) -> None:
         self.required(entry, ("ErrorEquals",), location)
@@ -872,16 +978,8 @@ def _valid_dynamic(value: Any) -> bool:
 
 
 def _jsonata_error(expression: str) -> str | None:
-    """The parse error of a JSONata expression, or None (also when no JSONata library exists)."""
-    try:
-        import jsonata  # the engine's one third-party dependency, optional for validation
-    except ImportError:
-        return None
-    try:
-        jsonata.Jsonata(expression)
-    except Exception as exc:  # the library raises its own JException family
-        return str(exc) or type(exc).__name__
-    return None
+    """The parse error of a JSONata expression (the evaluator's ``S0201: ...``), or None."""
+    return jsonata.parse_error(expression)
 
 
 def _load(definition: dict | str) -> tuple[Any, list[Problem]]:

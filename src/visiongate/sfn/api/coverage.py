@@ -18,13 +18,14 @@ DOCS_PATH = Path(__file__).resolve().parents[4] / "docs" / "stepfunctions-api-co
 NOTES = {
     "CreateStateMachine": "idempotent as on AWS; publish=true creates version 1, 2, ...",
     "UpdateStateMachine": "publish=true publishes the new revision",
-    "DescribeStateMachine": "state machines and versions (no aliases); no variableReferences",
+    "DescribeStateMachine": "state machines and versions (no aliases); variableReferences",
     "StartExecution": "state machine or version ARN (a version runs while it matches the "
     "current revision); Step Functions Local's #TestCase suffix with --mock-config",
     "ListExecutions": "stateMachineArn (or version ARN) or mapRunArn; statusFilter, "
     "redriveFilter, pagination",
     "GetExecutionHistory": "pagination, reverseOrder, includeExecutionData",
-    "TestState": "JSONPath states; mocks (result/errorOutput); fieldValidationMode not enforced",
+    "TestState": "JSONPath and JSONata states, variables; mocks (result/errorOutput); "
+    "fieldValidationMode not enforced",
     "ValidateStateMachineDefinition": "errors only (no WARNING diagnostics)",
     "StartSyncExecution": "EXPRESS only; clients must disable host-prefix injection",
     "TagResource": "state machines (activities are not implemented)",

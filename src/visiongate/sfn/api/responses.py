@@ -8,6 +8,7 @@ https://docs.aws.amazon.com/step-functions/latest/apireference/API_Operations.ht
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from visiongate.sfn.api.backend import StepFunctionsBackend
 from visiongate.sfn.api.machines import DEFAULT_LOGGING, DEFAULT_TRACING
 from visiongate.sfn.api.versions import Version
 from visiongate.sfn.records import Execution, MapRun, StateMachine
+from visiongate.sfn.variables import references
 
 Params = dict[str, Any]
 
@@ -54,8 +56,18 @@ def describe_state_machine(machine: StateMachine, included_data: str | None = No
         # AWS shows the revision id only once the state machine has been updated.
         "revisionId": machine.revision_id if machine.update_date is not None else None,
         "description": machine.description or None,
+        "variableReferences": variable_references(machine.definition),
     }
     return _compact(members)
+
+
+def variable_references(definition: str) -> dict[str, list[str]] | None:
+    """DescribeStateMachine's ``variableReferences``: state name -> variables it reads."""
+    try:
+        parsed = json.loads(definition)
+    except ValueError:
+        return None
+    return (references(parsed) or None) if isinstance(parsed, dict) else None
 
 
 def describe_version(version: Version, machine: StateMachine, included_data: str | None) -> Params:
@@ -63,6 +75,7 @@ def describe_version(version: Version, machine: StateMachine, included_data: str
     described.update(
         stateMachineArn=version.arn,
         definition=version.definition if included_data != "METADATA_ONLY" else None,
+        variableReferences=variable_references(version.definition),
         roleArn=version.role_arn,
         creationDate=epoch(version.creation_date),
         revisionId=version.revision_id,
@@ -200,6 +213,7 @@ class StepFunctionsResponse:
             "mapRunArn": execution.map_run_arn,
             "label": map_run.label if map_run else None,
             "revisionId": machine.revision_id if machine and machine.update_date else None,
+            "variableReferences": variable_references(execution.definition),
         }
         return _compact(members)
 

@@ -17,6 +17,9 @@ execution) and run one attempt: no history, no real waiting. The answer follows 
   the state type has (a Pass with ``Result`` shows ``result``, not the input steps);
 * ``mock``: ``result`` (the service's JSON response) or ``errorOutput`` (``error``,
   ``cause``) replaces the Task's call; Map and Parallel states can only be tested with a mock.
+* JSONata states (``QueryLanguage`` on the state, or a whole machine): ``afterArguments`` (Task)
+  replaces the JSONPath steps; ``variables`` (a JSON object) sets the workflow variables the state
+  reads, and ``inspectionData.variables`` shows them after the state with what it assigned.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import json
 import uuid
 from typing import Any
 
-from visiongate.sfn import choice, paths, timestamps
+from visiongate.sfn import choice
 from visiongate.sfn.api import definitions
 from visiongate.sfn.api.exceptions import (
     InvalidDefinition,
@@ -33,13 +36,12 @@ from visiongate.sfn.api.exceptions import (
     ValidationException,
 )
 from visiongate.sfn.api.jsonerrors import parse_error
-from visiongate.sfn.context import iso_millis
+from visiongate.sfn.context import Scope, iso_millis
 from visiongate.sfn.errors import StatesError, StatesErrorName
 from visiongate.sfn.functions import FunctionError
 from visiongate.sfn.history import dumps
 from visiongate.sfn.integrations import LambdaFunction, LambdaInvoke, lambda_response
 from visiongate.sfn.model import compile_machine
-from visiongate.sfn.states.jsonpath_io import merge_result
 
 SUPPORTED = ("Task", "Wait", "Pass", "Succeed", "Fail", "Choice")
 MOCKABLE = ("Task", "Map", "Parallel")
@@ -110,7 +112,19 @@ class TestStates:
         value = _json(request.get("input"), "State Machine Execution Input")
         raw = {} if value is None else value
         context = self._context(engine, region, name, raw, request)
-        run = _Run(engine, state, spec, raw, context, mock, request.get("stateConfiguration") or {})
+        variables = _json(request.get("variables"), "variables")
+        if variables is not None and not isinstance(variables, dict):
+            raise ValidationException("Invalid variables provided: it must be a JSON object")
+        run = _Run(
+            engine,
+            state,
+            spec,
+            raw,
+            context,
+            mock,
+            request.get("stateConfiguration") or {},
+            variables,
+        )
         result = run.execute()
         if level == "INFO":
             result.pop("inspectionData", None)
@@ -198,6 +212,25 @@ class TestStates:
         return context
 
 
+class _Frame:
+    """What a state's data flow needs of a thread of control, without an execution."""
+
+    __slots__ = ("scope", "pending", "run", "_context")
+
+    def __init__(self, engine: Any, context: dict[str, Any], variables: dict[str, Any]) -> None:
+        self.scope = Scope(values=dict(variables))
+        self.pending: dict[str, Any] | None = None
+        self.run = engine  # .clock is what Wait reads
+        self._context = context
+
+    def context(self, name: str, entered: Any, retry_count: int = 0, **extra: Any) -> Any:
+        context = dict(self._context)
+        map_item = extra.get("map_item")
+        if map_item is not None:
+            context["Map"] = {"Item": {"Index": map_item[0], "Value": map_item[1]}}
+        return context
+
+
 class _Run:
     """One attempt of one state, recording each step of its data flow."""
 
@@ -210,6 +243,7 @@ class _Run:
         context: Any,
         mock: Any,
         config: dict[str, Any],
+        variables: dict[str, Any] | None = None,
     ) -> None:
         self.engine = engine
         self.state = state
@@ -219,6 +253,9 @@ class _Run:
         self.mock = mock
         self.retry_count = int(config.get("retrierRetryCount") or 0)
         self.inspection: dict[str, Any] = {"input": raw}
+        self.frame = _Frame(engine, context, variables or {})
+        self.given_variables = variables is not None
+        self.jsonata = bool(getattr(state.io, "jsonata", False))
 
     def execute(self) -> dict[str, Any]:
         kind = self.spec["Type"]
@@ -226,6 +263,7 @@ class _Run:
             body = getattr(self, "_" + kind.lower())
             next_state, output = body()
         except StatesError as err:
+            self.frame.pending = None
             return self._failed(err)
         answer: dict[str, Any] = {"output": dumps(output), "status": "SUCCEEDED"}
         if next_state:
@@ -234,6 +272,11 @@ class _Run:
         return answer
 
     def _inspection(self) -> dict[str, Any]:
+        frame = self.frame
+        if self.given_variables or frame.pending:
+            variables = dict(frame.scope.values)
+            variables.update(frame.pending or {})
+            self.inspection["variables"] = variables
         return {
             key: (dumps(value) if key not in _NUMERIC else value)
             for key, value in self.inspection.items()
@@ -242,45 +285,64 @@ class _Run:
     # -- the state bodies ---------------------------------------------------------------------
 
     def _effective(self) -> Any:
-        effective = self.state.io.effective_input(self.raw, self.context)
-        self.inspection["afterInputPath"] = effective
+        effective = self.state.io.effective_input(self.raw, self.context, self.frame.scope)
+        if not self.jsonata:
+            self.inspection["afterInputPath"] = effective
         return effective
 
     def _finish(self, result: Any) -> Any:
         io = self.state.io
-        selected = io.select(result, self.context)
+        frame = self.frame
+        if self.jsonata:
+            return io.finish(frame, self.raw, result, self.context)
+        variables = frame.scope
+        if io.assign is not None:
+            frame.pending = io.assign(result, self.context, variables)
+        selected = io.select(result, self.context, variables)
         self.inspection["afterResultSelector"] = selected
         merged = io.merge(self.raw, selected)
         self.inspection["afterResultPath"] = merged
-        return io.output(merged, self.context)
+        return io.output(merged, self.context, variables)
+
+    def _arguments(self) -> Any:
+        io = self.state.io
+        arguments = io.task_input(self._effective(), self.context, self.frame.scope)
+        return arguments
 
     def _pass(self) -> tuple[str | None, Any]:
+        if self.jsonata:
+            return self.state.next, self._finish(self.raw)
         if self.state.has_result:
+            self.state.io.effective_input(self.raw, self.context, self.frame.scope)
             result = json.loads(json.dumps(self.state.result))
             self.inspection["result"] = result
         else:
-            result = self.state.io.task_input(self._effective(), self.context)
+            result = self._arguments()
             self.inspection["afterParameters"] = result
         return self.state.next, self._finish(result)
 
     def _task(self) -> tuple[str | None, Any]:
-        parameters = self.state.io.task_input(self._effective(), self.context)
-        self.inspection["afterParameters"] = parameters
+        parameters = self._arguments()
+        self.inspection["afterArguments" if self.jsonata else "afterParameters"] = parameters
         result = self._mocked() if self.mock is not None else self._invoke(parameters)
         self.inspection["result"] = result
         return self.state.next, self._finish(result)
 
     def _parallel(self) -> tuple[str | None, Any]:
-        parameters = self.state.io.task_input(self._effective(), self.context)
+        parameters = self._arguments()
         if "Parameters" in self.spec:
             self.inspection["afterParameters"] = parameters
+        self.inspection.pop("afterInputPath", None)  # AWS leaves it out for Parallel
         result = self._mocked()
         self.inspection["result"] = result
         return self.state.next, self._finish(result)
 
     def _map(self) -> tuple[str | None, Any]:
-        self._effective()
-        self.inspection["maxConcurrency"] = int(self.spec.get("MaxConcurrency", 0))
+        state = self.state
+        effective = self._effective()
+        self.inspection["maxConcurrency"] = state.concurrency(
+            self.frame, self.raw, effective, self.context
+        )
         if "ToleratedFailurePercentage" in self.spec:
             self.inspection["toleratedFailurePercentage"] = float(
                 self.spec["ToleratedFailurePercentage"]
@@ -292,58 +354,50 @@ class _Run:
         return self.state.next, self._finish(result)
 
     def _choice(self) -> tuple[str | None, Any]:
+        state = self.state
+        frame = self.frame
+        if self.jsonata:
+            return state._jsonata(frame, self.raw, self.context)
         effective = self._effective()
-        decide = choice.compile_choices(
-            list(self.spec.get("Choices", ())), self.spec.get("Default")
-        )
-        next_state = decide(effective, self.context)
-        return next_state, self.state.io.output(effective, self.context)
+        variables = frame.scope
+        io = state.io
+        if state.decide is not None:
+            next_state = state.decide(effective, self.context, variables)
+            return next_state, io.pass_through(frame, self.raw, effective, self.context)
+        index = state.decide_index(effective, self.context, variables)
+        if index < 0:
+            if state.default is None:
+                raise choice.no_choice_matched()
+            return state.default, io.pass_through(frame, self.raw, effective, self.context)
+        assign = state.rule_assigns[index]
+        if assign is not None:
+            frame.pending = assign(effective, self.context, variables)
+        output = io.pass_through(frame, self.raw, effective, self.context, assign=False)
+        return state.choices[index]["Next"], output
 
     def _wait(self) -> tuple[str | None, Any]:
         effective = self._effective()
-        spec = self.spec
-        if "SecondsPath" in spec:
-            seconds = paths.resolve(spec["SecondsPath"], effective, self.context)
-            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-                raise StatesError(
-                    StatesErrorName.RUNTIME,
-                    f"The SecondsPath parameter does not reference a valid integer value: {dumps(seconds)}",
-                )
-        if "TimestampPath" in spec:
-            text = paths.resolve(spec["TimestampPath"], effective, self.context)
-            if timestamps.parse_timestamp(text) is None:
-                raise StatesError(
-                    StatesErrorName.RUNTIME,
-                    "The TimestampPath parameter does not reference a valid ISO-8601 extended "
-                    f"offset date-time format string: {dumps(text)}",
-                )
-        return self.state.next, self.state.io.output(effective, self.context)
+        self.state._delay(self.frame, self.raw, effective, self.context)  # checks the fields
+        return self.state.next, self.state.io.pass_through(
+            self.frame, self.raw, effective, self.context
+        )
 
     def _succeed(self) -> tuple[str | None, Any]:
-        return None, self.state.io.output(self._effective(), self.context)
+        effective = self._effective()
+        return None, self.state.io.pass_through(self.frame, self.raw, effective, self.context)
 
     def _fail(self) -> tuple[str | None, Any]:
-        self.inspection["afterInputPath"] = self.raw
+        state = self.state
+        if not self.jsonata:
+            self.inspection["afterInputPath"] = self.raw
         error, cause = self.spec.get("Error"), self.spec.get("Cause")
+        if state.error_field is not None or state.cause_field is not None:
+            error, cause = state._jsonata(self.frame, self.raw)
         if "ErrorPath" in self.spec:
-            error = self._dynamic(self.spec["ErrorPath"], "ErrorPath")
+            error = state._dynamic(self.frame, self.raw, self.spec["ErrorPath"], "ErrorPath")
         if "CausePath" in self.spec:
-            cause = self._dynamic(self.spec["CausePath"], "CausePath")
+            cause = state._dynamic(self.frame, self.raw, self.spec["CausePath"], "CausePath")
         raise StatesError(error or "", cause or "")
-
-    def _dynamic(self, path: str, field: str) -> str:
-        from visiongate.sfn import intrinsics
-
-        if intrinsics.is_intrinsic(path):
-            value = intrinsics.evaluate(path, self.raw, self.context)
-        else:
-            value = paths.resolve(path, self.raw, self.context)
-        if not isinstance(value, str):
-            raise StatesError(
-                StatesErrorName.RUNTIME,
-                f"The {field} '{path}' must resolve to a string, but resolved to '{dumps(value)}'.",
-            )
-        return value
 
     # -- calls ----------------------------------------------------------------------------------
 
@@ -358,6 +412,8 @@ class _Run:
         functions = self.engine.functions
         clock = self.engine.clock
         timeout = self.spec.get("TimeoutSeconds")
+        if self.jsonata:
+            timeout, _heartbeat = self.state._jsonata_seconds(self.frame, self.raw, self.context)
         try:
             if isinstance(resource, LambdaInvoke):
                 request = parameters if isinstance(parameters, dict) else {}
@@ -410,7 +466,14 @@ class _Run:
         for index, catcher in enumerate(getattr(self.state, "catchers", ())):
             if catcher.matches(err.error):
                 error_output = {"Error": err.error, "Cause": err.cause}
-                output = merge_result(self.raw, error_output, catcher.result_path)
+                try:
+                    output = self.state.io.catch(
+                        self.frame, index, self.raw, error_output, self.context
+                    )
+                except StatesError as failure:
+                    self.frame.pending = None
+                    answer.update(error=failure.error, cause=failure.cause)
+                    break
                 self.inspection["errorDetails"] = {"catchIndex": index}
                 answer.update(status="CAUGHT_ERROR", nextState=catcher.next, output=dumps(output))
                 break

@@ -8,7 +8,12 @@ for Task/Parallel/Map); this module owns what they share once:
 * AWS's prefix on ``States.Runtime`` causes ("An error occurred while executing the state
   'X' (entered at the event id #2). ...");
 * Retry (per-retrier attempt counts, back-off through the clock) and Catch (first matching
-  catcher, error output ``{"Error", "Cause"}`` placed by its ResultPath into the raw input).
+  catcher, error output ``{"Error", "Cause"}`` placed by its ResultPath into the raw input, or
+  shaped by its JSONata ``Output``; its ``Assign`` replaces the state's);
+* workflow variables: what a state's ``Assign`` computed (``frame.pending``) is stored when the
+  state exits and recorded as ``assignedVariables`` in its Exited event;
+* ``States.QueryEvaluationError`` (a JSONata field that failed): one ``EvaluationFailed`` event
+  with the field's location, and AWS's cause prefix, as for ``States.Runtime``.
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from visiongate.sfn.context import iso_millis
 from visiongate.sfn.errors import StatesError, StatesErrorName
 from visiongate.sfn.history import dumps, payload_size, state_details
+from visiongate.sfn.jsonata import QueryEvaluationError
 from visiongate.sfn.retry import TERMINAL_ERRORS, Catcher, RetryPolicy, RetryState
 from visiongate.sfn.runtime import PAYLOAD_LIMIT, Aborted, Frame
-from visiongate.sfn.states.jsonpath_io import merge_result
+from visiongate.sfn.variables import commit
 
 if TYPE_CHECKING:
     from visiongate.sfn.model import Compiler
@@ -43,6 +49,26 @@ def runtime_error(name: str, entered_id: int, cause: str) -> StatesError:
     return StatesError(
         _RUNTIME, f"{_PREFIX} '{name}' (entered at the event id #{entered_id}). {cause}"
     )
+
+
+def record_failure(frame: Frame, name: str, err: StatesError) -> StatesError:
+    """The error a failed state reports: AWS's cause prefix on ``States.Runtime`` and
+    ``States.QueryEvaluationError`` (once), and the ``EvaluationFailed`` event of the latter."""
+    if err.error == _RUNTIME and not err.cause.startswith(_PREFIX):
+        return runtime_error(name, frame.entered_id, err.cause)
+    if isinstance(err, QueryEvaluationError) and not err.recorded:
+        err.recorded = True
+        err.cause = f"{_PREFIX} '{name}' (entered at the event id #{frame.entered_id}). {err.cause}"
+        details: dict[str, Any] = {"cause": err.cause, "error": err.error}
+        if err.location:
+            details["location"] = err.location
+        details["state"] = name
+        # AWS links it to the event before the state's Entered event (recorded histories).
+        run = frame.run
+        frame.prev = run.history.add_details(
+            "EvaluationFailed", frame.entered_prev, "evaluationFailedEventDetails", details
+        )
+    return err
 
 
 class State:
@@ -68,23 +94,34 @@ class State:
         """Enter, execute and exit: (next state or None at the end, output, output JSON)."""
         if text is None:
             text = dumps(value)
-        entered_id = frame.emit_raw(self.entered_type, self.entered_details, text)
+        frame.entered_prev = frame.prev
+        frame.entered_id = frame.emit_raw(self.entered_type, self.entered_details, text)
         entered = iso_millis(frame.run.clock.now()) if self.needs_context else None
         try:
             next_name, output = self.execute(frame, value, entered)
         except StatesError as err:
-            if err.error == _RUNTIME and not err.cause.startswith(_PREFIX):
-                raise runtime_error(self.name, entered_id, err.cause) from None
-            raise
+            frame.pending = None
+            failed = record_failure(frame, self.name, err)
+            if failed is err:
+                raise
+            raise failed from None
         except Aborted:
+            frame.pending = None
             if self.aborted_type is not None and frame.run.cancel.is_set():
                 frame.emit(self.aborted_type)
             raise
         out_text = dumps(output)
         if len(out_text) > PAYLOAD_LIMIT // 4 and payload_size(out_text) > PAYLOAD_LIMIT:
+            frame.pending = None
             raise data_limit_error(self.name)
+        details = self.exited_details
+        pending = frame.pending
+        if pending is not None:
+            frame.pending = None
+            if pending:
+                details = commit(frame, self.name, pending)
         if self.exited_type is not None:
-            frame.emit_raw(self.exited_type, self.exited_details, out_text)
+            frame.emit_raw(self.exited_type, details, out_text)
         return next_name, output, out_text
 
     def execute(self, frame: Frame, raw: Any, entered: str | None) -> tuple[str | None, Any]:
@@ -113,18 +150,21 @@ class Recoverable(State):
             try:
                 return self.next, self.attempt(frame, raw, entered, retry.retry_count)
             except StatesError as err:
+                frame.pending = None  # an attempt that failed assigns nothing
                 if err.error in TERMINAL_ERRORS:
                     raise
+                err = record_failure(frame, self.name, err)
                 delay = retry.next_delay(err.error, frame.run.random) if self.retriers else None
                 if delay is not None:
                     frame.run.sleep(delay)
                     frame.check()
                     continue
-                for catcher in self.catchers:
+                for index, catcher in enumerate(self.catchers):
                     if catcher.matches(err.error):
                         error_output = {"Error": err.error, "Cause": err.cause}
-                        return catcher.next, merge_result(raw, error_output, catcher.result_path)
-                raise
+                        context = self.context(frame, entered, retry.retry_count)
+                        return catcher.next, self.io.catch(frame, index, raw, error_output, context)
+                raise err from None
 
     def attempt(self, frame: Frame, raw: Any, entered: str | None, retry_count: int) -> Any:
         """One try: input processing, the body, result processing. Returns the output."""

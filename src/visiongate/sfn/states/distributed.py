@@ -16,6 +16,12 @@ https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html
 * ``ResultWriter`` (``arn:aws:states:::s3:putObject``) writes ``manifest.json`` and
   ``SUCCEEDED_0.json``/``FAILED_0.json`` under ``Prefix/<map run id>/`` like AWS, and the state
   result becomes ``{"MapRunArn", "ResultWriterDetails": {"Bucket", "Key"}}``.
+
+In JSONata states ``ItemReader``/``ResultWriter`` take ``Arguments`` instead of ``Parameters``
+and every numeric field (``MaxItems``, ``MaxItemsPerBatch``, ``MaxInputBytesPerBatch``,
+``ToleratedFailure*``) and ``BatchInput`` may be a ``{% %}`` expression. Child executions do not
+see the parent's variables ("Distributed Map states cannot reference variables in outer
+scopes").
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import io
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from visiongate.sfn import paths
@@ -71,29 +78,68 @@ def _number(value: Any, field: str) -> float:
     return float(value)
 
 
-def _dynamic(spec: dict[str, Any], field: str, data: Any, convert: Any) -> Any:
+Getter = Callable[[Frame, Any, Any, Any], Any]  # (frame, raw, effective, context) -> value
+
+
+def _dynamic(spec: dict[str, Any], field: str, data: Any, convert: Any, variables: Any) -> Any:
     if field in spec:
         return convert(spec[field], field)
     if f"{field}Path" in spec:
-        return convert(paths.get_path(data, spec[f"{field}Path"]), f"{field}Path")
+        return convert(paths.resolve(spec[f"{field}Path"], data, None, variables), f"{field}Path")
     return None
+
+
+def numeric(
+    state: MapState, spec: dict[str, Any], field: str, location: str, convert: Any
+) -> Getter:
+    """A numeric field: a literal or its ``...Path`` (JSONPath) or an expression (JSONata)."""
+    if state.jsonata:
+        compiled = state.io.field(spec, field, location)
+        if compiled is None:
+            return lambda frame, raw, effective, context: None
+        return lambda frame, raw, effective, context: convert(
+            compiled.value(state.io.env(frame, raw, context)), field
+        )
+    return lambda frame, raw, effective, context: _dynamic(
+        spec, field, effective, convert, frame.scope
+    )
+
+
+def payload(
+    state: MapState, spec: dict[str, Any], jsonpath: str, jsonata: str, where: str
+) -> Getter:
+    """A payload template (``Parameters`` / ``Arguments`` / ``BatchInput``); None when absent."""
+    if state.jsonata:
+        if jsonata not in spec:
+            return None  # type: ignore[return-value]
+        template = state.io.template(spec[jsonata], f"{where}/{jsonata}")
+        return lambda frame, raw, effective, context: template.evaluate(
+            state.io.env(frame, raw, context)
+        )
+    if jsonpath not in spec:
+        return None  # type: ignore[return-value]
+    reader, _ = template_reader(spec[jsonpath], jsonpath)
+    return lambda frame, raw, effective, context: reader(effective, context, frame.scope)
 
 
 class ItemReader:
     """Reads a Distributed Map's items from the object store."""
 
-    def __init__(self, spec: dict[str, Any]) -> None:
+    def __init__(self, spec: dict[str, Any], state: MapState) -> None:
         self.resource = str(spec.get("Resource", ""))
-        self.parameters, self.needs_context = template_reader(
-            spec.get("Parameters", {}), "Parameters"
-        )
+        self.parameters = payload(state, spec, "Parameters", "Arguments", "ItemReader")
         self.config = dict(spec.get("ReaderConfig") or {})
+        self.max_items = numeric(
+            state, self.config, "MaxItems", "ItemReader/ReaderConfig/MaxItems", _integer
+        )
 
-    def read(self, store: Any, data: Any, context: Any) -> list[Any]:
-        parameters = self.parameters(data, context)
+    def read(self, store: Any, frame: Frame, raw: Any, data: Any, context: Any) -> list[Any]:
+        parameters = (
+            self.parameters(frame, raw, data, context) if self.parameters is not None else {}
+        )
         if not isinstance(parameters, dict):
             raise StatesError(_READER_FAILED, "ItemReader Parameters must be an object")
-        max_items = _dynamic(self.config, "MaxItems", data, _integer)
+        max_items = self.max_items(frame, raw, data, context)
         bucket = parameters.get("Bucket")
         try:
             if self.resource.endswith(":s3:listObjectsV2"):
@@ -184,27 +230,48 @@ class DistributedMap:
         self.processor_text = json.dumps(
             {k: v for k, v in processor.items() if k in ("StartAt", "States", "Comment")}
         )
-        self.reader = ItemReader(spec["ItemReader"]) if "ItemReader" in spec else None
+        self.reader = ItemReader(spec["ItemReader"], state) if "ItemReader" in spec else None
         self.batcher = dict(spec.get("ItemBatcher") or {}) or None
         self.batch_input = None
-        if self.batcher is not None and "BatchInput" in self.batcher:
-            self.batch_input, _ = template_reader(self.batcher["BatchInput"], "BatchInput")
+        if self.batcher is not None:
+            self.batch_input = payload(
+                state, self.batcher, "BatchInput", "BatchInput", "ItemBatcher"
+            )
+            self.max_per_batch = numeric(
+                state, self.batcher, "MaxItemsPerBatch", "ItemBatcher/MaxItemsPerBatch", _integer
+            )
+            self.max_bytes_per_batch = numeric(
+                state,
+                self.batcher,
+                "MaxInputBytesPerBatch",
+                "ItemBatcher/MaxInputBytesPerBatch",
+                _integer,
+            )
         self.writer = dict(spec.get("ResultWriter") or {}) or None
         self.writer_parameters = None
         if self.writer is not None:
-            self.writer_parameters, _ = template_reader(
-                self.writer.get("Parameters", {}), "Parameters"
+            self.writer_parameters = payload(
+                state, self.writer, "Parameters", "Arguments", "ResultWriter"
             )
+        self.tolerated_count = numeric(
+            state, spec, "ToleratedFailureCount", "ToleratedFailureCount", _integer
+        )
+        self.tolerated_percentage = numeric(
+            state, spec, "ToleratedFailurePercentage", "ToleratedFailurePercentage", _number
+        )
+        state.needs_context = state.needs_context or state.io.needs_context
         self.label = spec.get("Label") or state.name
 
     # -- items ------------------------------------------------------------------------------
 
-    def _batches(self, inputs: list[Any], data: Any, context: Any) -> list[Any]:
-        batcher = self.batcher
-        assert batcher is not None
-        max_items = _dynamic(batcher, "MaxItemsPerBatch", data, _integer)
-        max_bytes = _dynamic(batcher, "MaxInputBytesPerBatch", data, _integer)
-        batch_input = self.batch_input(data, context) if self.batch_input is not None else None
+    def _batches(
+        self, inputs: list[Any], frame: Frame, raw: Any, data: Any, context: Any
+    ) -> list[Any]:
+        max_items = self.max_per_batch(frame, raw, data, context)
+        max_bytes = self.max_bytes_per_batch(frame, raw, data, context)
+        batch_input = (
+            self.batch_input(frame, raw, data, context) if self.batch_input is not None else None
+        )
         batches: list[Any] = []
         current: list[Any] = []
         size = 0
@@ -236,24 +303,23 @@ class DistributedMap:
         run = frame.run
         io_ = state.io
         context = state.context(frame, entered, retry_count)
-        effective = io_.effective_input(raw, context)
+        effective = io_.effective_input(raw, context, frame.scope)
         if self.reader is not None:
             reader_context = context or frame.context(state.name, entered, retry_count)
-            items = self.reader.read(run.services.object_store(), effective, reader_context)
+            items = self.reader.read(
+                run.services.object_store(), frame, raw, effective, reader_context
+            )
         else:
-            reader = state.items_reader
-            items = effective if reader is None else reader(effective, context)
-            if not isinstance(items, list):
-                raise StatesError(StatesErrorName.RUNTIME, "Map state input must be an array")
+            items = state.items(frame, raw, effective, context)
         inputs = [
-            state.item_input(frame, effective, entered, retry_count, index, item)
+            state.item_input(frame, raw, effective, entered, retry_count, index, item)
             for index, item in enumerate(items)
         ]
         if self.batcher is not None:
-            inputs = self._batches(inputs, effective, context)
-        tolerated_count = _dynamic(self.spec, "ToleratedFailureCount", effective, _integer)
-        tolerated_percentage = _dynamic(self.spec, "ToleratedFailurePercentage", effective, _number)
-        concurrency = state.concurrency(effective) or _DEFAULT_CONCURRENCY
+            inputs = self._batches(inputs, frame, raw, effective, context)
+        tolerated_count = self.tolerated_count(frame, raw, effective, context)
+        tolerated_percentage = self.tolerated_percentage(frame, raw, effective, context)
+        concurrency = state.concurrency(frame, raw, effective, context) or _DEFAULT_CONCURRENCY
 
         run_id = str(uuid.uuid4())
         map_run_arn = run.services.arns.map_run(run.state_machine_name, self.label, run_id)
@@ -339,7 +405,9 @@ class DistributedMap:
         result: Any = None
         if failure is None:
             try:
-                result = self._result(run, outcomes, map_run_arn, run_id, effective, context)
+                result = self._result(
+                    frame, run, outcomes, map_run_arn, run_id, raw, effective, context
+                )
             except StatesError as exc:
                 failure = exc
         frame.prev = run.history.last_id
@@ -354,8 +422,7 @@ class DistributedMap:
         self._finish(run, record, "SUCCEEDED", total, counts)
         frame.emit("MapRunSucceeded")
         frame.emit_aside("MapStateSucceeded")
-        selected = io_.select(result, context)
-        return io_.output(io_.merge(raw, selected), context)
+        return io_.finish(frame, raw, result, context)
 
     @staticmethod
     def _counts(total: int, counts: dict[str, int]) -> dict[str, int]:
@@ -388,7 +455,15 @@ class DistributedMap:
     # -- results ----------------------------------------------------------------------------
 
     def _result(
-        self, run: Any, outcomes: list[Any], map_run_arn: str, run_id: str, data: Any, context: Any
+        self,
+        frame: Frame,
+        run: Any,
+        outcomes: list[Any],
+        map_run_arn: str,
+        run_id: str,
+        raw: Any,
+        data: Any,
+        context: Any,
     ) -> Any:
         if self.writer is None:
             result = []
@@ -402,7 +477,9 @@ class DistributedMap:
                         {"Error": outcome.get("error") or "", "Cause": outcome.get("cause") or ""}
                     )
             return result
-        parameters = self.writer_parameters(data, context) if self.writer_parameters else {}
+        parameters = (
+            self.writer_parameters(frame, raw, data, context) if self.writer_parameters else {}
+        )
         bucket = str(parameters.get("Bucket", ""))
         prefix = str(parameters.get("Prefix", "")).strip("/")
         base = f"{prefix}/{run_id}" if prefix else run_id

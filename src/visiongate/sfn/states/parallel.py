@@ -2,6 +2,9 @@
 
 A failing branch fails the state with the branch's own error (the other branches are
 aborted). https://docs.aws.amazon.com/step-functions/latest/dg/state-parallel.html
+The branch input is ``Parameters`` (JSONPath) or ``Arguments`` (JSONata) applied to the state
+input. Each branch has its own variable scope: it reads the variables around the Parallel
+state, and sibling branches never see each other's assignments.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from visiongate.sfn.history import dumps
 from visiongate.sfn.interpreter import run_block
 from visiongate.sfn.runtime import Aborted, Frame, run_concurrently
 from visiongate.sfn.states.base import Recoverable
+from visiongate.sfn.variables import release
 
 
 class ParallelState(Recoverable):
@@ -30,7 +34,10 @@ class ParallelState(Recoverable):
         run = frame.run
         io = self.io
         context = self.context(frame, entered, retry_count)
-        branch_input = io.task_input(io.effective_input(raw, context), context)
+        variables = frame.scope
+        branch_input = io.task_input(
+            io.effective_input(raw, context, variables), context, variables
+        )
         input_text = dumps(branch_input)
         started = frame.emit("ParallelStateStarted")
         prior = run.prior_results.pop(self.name, None) if frame.top else None
@@ -40,7 +47,10 @@ class ParallelState(Recoverable):
             if prior is not None and index in prior:
                 return json.loads(prior[index])  # redrive: this branch already succeeded
             child = frame.child(started, stop)
-            output, text = run_block(child, self.branches[index], branch_input, input_text)
+            try:
+                output, text = run_block(child, self.branches[index], branch_input, input_text)
+            finally:
+                release(child, child.scope)
             succeeded[index] = text
             return output
 
@@ -65,5 +75,4 @@ class ParallelState(Recoverable):
             raise
         frame.prev = run.history.last_id
         frame.emit_aside("ParallelStateSucceeded")
-        selected = io.select(outputs, context)
-        return io.output(io.merge(raw, selected), context)
+        return io.finish(frame, raw, outputs, context)

@@ -1,4 +1,5 @@
-"""Pass: passes its input on, optionally injecting ``Result`` or shaping it with Parameters.
+"""Pass: passes its input on, optionally injecting ``Result`` or shaping it with Parameters
+(JSONPath) or ``Output`` (JSONata).
 
 https://docs.aws.amazon.com/step-functions/latest/dg/state-pass.html
 """
@@ -28,9 +29,10 @@ class PassState(State):
     def execute(self, frame: Frame, raw: Any, entered: str | None) -> tuple[str | None, Any]:
         io = self.io
         context = self.context(frame, entered)
-        effective = io.effective_input(raw, context)
+        variables = frame.scope
+        effective = io.effective_input(raw, context, variables)
         if self.has_result:
             result = copy.deepcopy(self.result) if self.result_is_container else self.result
         else:
-            result = io.task_input(effective, context)
-        return self.next, io.output(io.merge(raw, result), context)
+            result = io.task_input(effective, context, variables)
+        return self.next, io.finish(frame, raw, result, context)

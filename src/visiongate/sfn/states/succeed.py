@@ -18,4 +18,5 @@ class SucceedState(State):
 
     def execute(self, frame: Frame, raw: Any, entered: str | None) -> tuple[str | None, Any]:
         context = self.context(frame, entered)
-        return None, self.io.output(self.io.effective_input(raw, context), context)
+        effective = self.io.effective_input(raw, context, frame.scope)
+        return None, self.io.pass_through(frame, raw, effective, context)

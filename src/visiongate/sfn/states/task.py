@@ -4,7 +4,8 @@ https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html
 ``TimeoutSeconds`` (default: none) fails the attempt with ``States.Timeout``; for
 ``.waitForTaskToken`` tasks ``HeartbeatSeconds`` fails it with ``States.HeartbeatTimeout``
 when no SendTaskHeartbeat arrives in time. The ``...Path`` forms read a positive integer from
-the state input.
+the state input (or a workflow variable); in JSONata states both fields may be ``{% %}``
+expressions, and ``Arguments``/``Output``/``Assign`` replace the JSONPath pipeline.
 """
 
 from __future__ import annotations
@@ -32,13 +33,20 @@ class TaskState(Recoverable):
         self.timeout_path = spec.get("TimeoutSecondsPath")
         self.heartbeat_seconds = spec.get("HeartbeatSeconds")
         self.heartbeat_path = spec.get("HeartbeatSecondsPath")
+        self.timeout_field = self.heartbeat_field = None
+        if self.io.jsonata:
+            self.timeout_field = self.io.field(spec, "TimeoutSeconds")
+            self.heartbeat_field = self.io.field(spec, "HeartbeatSeconds")
+            self.needs_context = self.io.needs_context
 
-    def _seconds(self, literal: Any, path: str | None, field: str, data: Any) -> float | None:
+    def _seconds(
+        self, literal: Any, path: str | None, field: str, data: Any, variables: Any
+    ) -> float | None:
         if literal is not None:
             return float(literal)
         if path is None:
             return None
-        value = paths.get_path(data, path)
+        value = paths.resolve(path, data, None, variables)
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise StatesError(
                 StatesErrorName.RUNTIME,
@@ -59,23 +67,40 @@ class TaskState(Recoverable):
             if io.needs_context or waiter is not None:
                 token = waiter.token if waiter is not None else None
                 context = frame.context(self.name, entered, retry_count, token=token)
-            effective = io.effective_input(raw, context)
-            parameters = io.task_input(effective, context)
+            variables = frame.scope
+            effective = io.effective_input(raw, context, variables)
+            parameters = io.task_input(effective, context, variables)
             if io.has_parameters:
                 text = dumps(parameters)
                 if len(text) > PAYLOAD_LIMIT // 4 and payload_size(text) > PAYLOAD_LIMIT:
                     raise data_limit_error(self.name)
-            timeout = self._seconds(
-                self.timeout_seconds, self.timeout_path, "TimeoutSecondsPath", raw
-            )
-            heartbeat = self._seconds(
-                self.heartbeat_seconds, self.heartbeat_path, "HeartbeatSecondsPath", raw
-            )
+            if io.jsonata:
+                timeout, heartbeat = self._jsonata_seconds(frame, raw, context)
+            else:
+                timeout = self._seconds(
+                    self.timeout_seconds, self.timeout_path, "TimeoutSecondsPath", raw, variables
+                )
+                heartbeat = self._seconds(
+                    self.heartbeat_seconds,
+                    self.heartbeat_path,
+                    "HeartbeatSecondsPath",
+                    raw,
+                    variables,
+                )
             result = self.resource.invoke(
                 TaskCall(frame, self.name, parameters, timeout, heartbeat, waiter, mock)
             )
         finally:
             if waiter is not None:
                 run.tokens.release(waiter)
-        selected = io.select(result, context)
-        return io.output(io.merge(raw, selected), context)
+        return io.finish(frame, raw, result, context)
+
+    def _jsonata_seconds(
+        self, frame: Frame, raw: Any, context: Any
+    ) -> tuple[float | None, float | None]:
+        fields = (self.timeout_field, self.heartbeat_field)
+        if fields == (None, None):
+            return None, None
+        env = self.io.env(frame, raw, context)
+        timeout, heartbeat = (None if f is None else float(f.integer(env, 1)) for f in fields)
+        return timeout, heartbeat
