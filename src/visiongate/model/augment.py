@@ -1,0 +1,58 @@
+"""Data augmentation on whole tensors: random crop with reflect padding, flip, cutout.
+
+The training set lives in memory as one normalised float tensor, so each epoch draws a
+fresh augmented copy of all of it in a handful of vectorised operations (no per-image
+Python, no torchvision). Every random draw comes from the ``torch.Generator`` passed in,
+so a seed fixes the whole run.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def random_crop(images: torch.Tensor, pad: int, generator: torch.Generator) -> torch.Tensor:
+    """Shift each image by up to ``pad`` pixels each way, filling edges by reflection."""
+    if pad <= 0:
+        return images
+    n, c, h, w = images.shape
+    padded = F.pad(images, (pad, pad, pad, pad), mode="reflect")
+    dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
+    dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
+    rows = (dy[:, None] + torch.arange(h))[:, None, :, None].expand(n, c, h, w + 2 * pad)
+    cols = (dx[:, None] + torch.arange(w))[:, None, None, :].expand(n, c, h, w)
+    return padded.gather(2, rows).gather(3, cols)
+
+
+def random_flip(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Mirror half of the images left-right."""
+    flip = torch.rand(len(images), generator=generator) < 0.5
+    return torch.where(flip[:, None, None, None], images.flip(3), images)
+
+
+def cutout(images: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
+    """Blank a size×size square (clipped at the border) at a random centre in each image.
+
+    Zero is the dataset mean after normalisation, so the square carries no signal.
+    """
+    if size <= 0:
+        return images
+    n, _, h, w = images.shape
+    cy = torch.randint(0, h, (n,), generator=generator)
+    cx = torch.randint(0, w, (n,), generator=generator)
+    top, left = cy - size // 2, cx - size // 2
+    ys, xs = torch.arange(h), torch.arange(w)
+    in_rows = (ys[None] >= top[:, None]) & (ys[None] < top[:, None] + size)
+    in_cols = (xs[None] >= left[:, None]) & (xs[None] < left[:, None] + size)
+    mask = (in_rows[:, :, None] & in_cols[:, None, :])[:, None]
+    return images.masked_fill(mask, 0.0)
+
+
+def augment(
+    images: torch.Tensor, pad: int, cutout_size: int, generator: torch.Generator
+) -> torch.Tensor:
+    """One epoch's augmented copy: crop, flip, cutout."""
+    images = random_crop(images, pad, generator)
+    images = random_flip(images, generator)
+    return cutout(images, cutout_size, generator)

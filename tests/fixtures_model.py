@@ -1,0 +1,87 @@
+"""A small real model directory for any test area (serving, jobs, monitor, ...).
+
+    from tests.fixtures_model import make_tiny_model_dir
+
+    @pytest.fixture(scope="session")
+    def model_dir(tmp_path_factory):
+        return make_tiny_model_dir(tmp_path_factory)
+
+It writes a synthetic two-class PNG dataset ("red" vs "blue" noisy squares, easy to tell
+apart) in SageMaker's channel layout and trains the real pipeline at tiny width for two
+epochs, producing a complete model directory (model.onnx, model.json, baseline.json,
+training_curve.png) in a few seconds of CPU.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+CLASSES = ["red", "blue"]
+
+
+def synthetic_image(label: int, rng: np.random.Generator, size: int = 32) -> np.ndarray:
+    """A noisy square whose dominant colour is the class; a random bright patch adds variety."""
+    image = rng.integers(0, 90, size=(size, size, 3)).astype(np.int64)
+    image[:, :, 0 if label == 0 else 2] += 140
+    y, x = rng.integers(0, size - 8, size=2)
+    image[y : y + 8, x : x + 8, 1] += 100
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def png(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def write_synthetic_dataset(
+    root: Path, per_class: int = 24, seed: int = 0, channel: str = "train", size: int = 32
+) -> Path:
+    """``root/<channel>.lst`` + ``root/<channel>/*.png`` + ``root/classes.json``."""
+    rng = np.random.default_rng(seed)
+    (root / channel).mkdir(parents=True, exist_ok=True)
+    lines = []
+    for label, name in enumerate(CLASSES):
+        for i in range(per_class):
+            filename = f"{name}_{i:03d}.png"
+            (root / channel / filename).write_bytes(png(synthetic_image(label, rng, size)))
+            lines.append(f"{len(lines)}\t{label}\t{filename}")
+    (root / f"{channel}.lst").write_text("\n".join(lines) + "\n")
+    (root / "classes.json").write_text(json.dumps(CLASSES))
+    return root
+
+
+def tiny_config(**changes):  # noqa: ANN201 - TrainConfig, imported lazily (torch)
+    from visiongate.model.train import TrainConfig
+
+    settings = {
+        "epochs": 2,
+        "batch_size": 16,
+        "widths": (8, 8, 16),
+        "stem_width": 8,
+        "cutout": 0,
+        "crop_pad": 2,
+        "val_fraction": 0.25,
+        "threads": 1,
+        "bf16": False,
+        "lr": 0.1,
+    }
+    settings.update(changes)
+    return TrainConfig(**settings)
+
+
+def make_tiny_model_dir(tmp_path_factory, name: str = "tiny-model") -> Path:  # noqa: ANN001
+    """Train a tiny model on synthetic data; return its model directory."""
+    from visiongate.model.package import train_model
+
+    base = tmp_path_factory.mktemp("tiny-model")
+    data = write_synthetic_dataset(base / "data")
+    write_synthetic_dataset(base / "data", per_class=8, seed=1, channel="test")
+    out = base / name
+    train_model(data, out, tiny_config())
+    return out
