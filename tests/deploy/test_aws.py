@@ -44,7 +44,13 @@ from visiongate.deploy.errors import (
     StackNotFound,
 )
 from visiongate.deploy.package import build_lambda_zip
-from visiongate.deploy.template import BATCH_DEFINITION, PARAMETERS, function_specs
+from visiongate.deploy.template import (
+    BATCH_DEFINITION,
+    PARAMETERS,
+    REVIEW_DEFINITION,
+    function_specs,
+    review_spec,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
 
@@ -68,6 +74,7 @@ def deployed(
             image_uri=ECR_IMAGE,
             parameters={
                 "EnableS3Trigger": "true",
+                "EnableReviewStateMachine": "true",
                 "ImagesPrefix": "incoming/",
                 "CapturePercent": "40",
             },
@@ -105,6 +112,23 @@ def role_arn(role_name: str) -> str:
     return boto3.client("iam").get_role(RoleName=role_name)["Role"]["Arn"]
 
 
+def all_specs() -> list[Any]:
+    """The three workflow functions and the review variant's request_review."""
+    settings = load_settings(env={})
+    return [*function_specs(settings), review_spec(settings)]
+
+
+def function_arns(physical: dict[str, str]) -> dict[str, str]:
+    """Placeholder -> deployed function ARN, for the four functions."""
+    lam = boto3.client("lambda")
+    return {
+        spec.placeholder: lam.get_function(FunctionName=physical[spec.logical_id])["Configuration"][
+            "FunctionArn"
+        ]
+        for spec in all_specs()
+    }
+
+
 def test_outputs_name_the_deployed_resources(aws: str, deployed: dict[str, Any]) -> None:
     outputs = deployed["result"].outputs
     assert deployed["result"].status == "CREATE_COMPLETE"
@@ -113,7 +137,11 @@ def test_outputs_name_the_deployed_resources(aws: str, deployed: dict[str, Any])
     assert outputs["BatchStateMachineArn"].endswith(
         ":stateMachine:vgdeployed-image-classification-batch"
     )
+    assert outputs["ReviewStateMachineArn"].endswith(
+        ":stateMachine:vgdeployed-image-classification-review"
+    )
     assert outputs["ImagesBucket"] == "vgdeployed-images-123456789012-us-east-1"
+    assert outputs["ReviewBucket"] == outputs["ImagesBucket"]  # ReviewBucketName left empty
     assert outputs["CaptureUri"] == f"s3://{outputs['ArtifactBucket']}/datacapture"
 
 
@@ -123,7 +151,8 @@ def test_lambda_functions_run_the_uploaded_zip(aws: str, deployed: dict[str, Any
     # Lambda reports CodeSha256 as the base64 of the package's SHA-256 digest.
     sha = base64.b64encode(hashlib.sha256(code.data).digest()).decode()
     endpoint = deployed["result"].outputs["EndpointName"]
-    for spec in function_specs(load_settings(env={})):
+    images = deployed["result"].outputs["ImagesBucket"]
+    for spec in all_specs():
         config = lam.get_function(FunctionName=deployed["physical"][spec.logical_id])[
             "Configuration"
         ]
@@ -135,6 +164,7 @@ def test_lambda_functions_run_the_uploaded_zip(aws: str, deployed: dict[str, Any
         assert env["VISIONGATE_STORE_BACKEND"] == "s3"
         assert float(env["THRESHOLD"]) == 0.75
         assert env.get("ENDPOINT") == (endpoint if spec.key == "classify" else None)
+        assert env.get("REVIEW_BUCKET") == (images if spec.key == "request_review" else None)
     bucket = deployed["parameters"]["ArtifactBucket"]
     body = boto3.client("s3").get_object(
         Bucket=bucket, Key=deployed["parameters"]["LambdaCodeKey"]
@@ -182,6 +212,12 @@ def test_function_roles_allow_only_their_own_needs(aws: str, deployed: dict[str,
         ("logs:CreateLogStream", filter_logs),
         ("logs:PutLogEvents", filter_logs),
     }
+    review_logs = log_group_arn("RequestReviewFunctionLogGroup")
+    assert as_set(role_statements(physical["RequestReviewFunctionRole"])) == {
+        ("logs:CreateLogStream", review_logs),
+        ("logs:PutLogEvents", review_logs),
+        ("s3:PutObject", "arn:aws:s3:::vgdeployed-images-123456789012-us-east-1/reviews/pending/*"),
+    }
     trust = boto3.client("iam").get_role(RoleName=physical["ClassifyFunctionRole"])["Role"]
     principals = [s["Principal"]["Service"] for s in trust["AssumeRolePolicyDocument"]["Statement"]]
     assert principals == ["lambda.amazonaws.com"]
@@ -203,6 +239,21 @@ def test_state_machine_role_invokes_only_the_three_functions(
     assert sorted(invoke[0]["Resource"]) == sorted(arns + [f"{a}:*" for a in arns])
     others = [s for s in statements if s is not invoke[0]]
     assert all(
+        s["Resource"] == "*" and all(a.startswith("logs:") for a in s["Action"]) for s in others
+    )
+
+
+def test_review_state_machine_role_invokes_only_the_four_functions(
+    aws: str, deployed: dict[str, Any]
+) -> None:
+    arns = list(function_arns(deployed["physical"]).values())
+    assert len(arns) == 4
+    statements = role_statements(deployed["physical"]["ReviewStateMachineRole"])
+    (invoke,) = [s for s in statements if "lambda:InvokeFunction" in s["Action"]]
+    assert invoke["Action"] == ["lambda:InvokeFunction"]
+    assert sorted(invoke["Resource"]) == sorted(arns + [f"{a}:*" for a in arns])
+    others = [s for s in statements if s is not invoke]
+    assert others and all(
         s["Resource"] == "*" and all(a.startswith("logs:") for a in s["Action"]) for s in others
     )
 
@@ -247,6 +298,30 @@ def test_state_machines_hold_the_definitions_with_function_arns(
         },
     )
     assert json.loads(batch["definition"]) == expected
+
+
+def test_review_state_machine_holds_the_review_definition_with_four_function_arns(
+    aws: str, deployed: dict[str, Any]
+) -> None:
+    arns = function_arns(deployed["physical"])
+    sfn = boto3.client("stepfunctions")
+    review = sfn.describe_state_machine(
+        stateMachineArn=deployed["result"].outputs["ReviewStateMachineArn"]
+    )
+    assert "${" not in review["definition"]
+    definition = json.loads(review["definition"])
+    assert definition == substitute(REVIEW_DEFINITION.read_text(), arns)
+    assert review["type"] == "STANDARD"
+    assert review["roleArn"] == role_arn(deployed["physical"]["ReviewStateMachineRole"])
+    called = {
+        s["Parameters"]["FunctionName"]
+        for s in definition["States"].values()
+        if s["Type"] == "Task"
+    }
+    assert called == set(arns.values())
+    human = definition["States"]["Human review"]
+    assert human["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert human["Parameters"]["FunctionName"] == arns["RequestReviewFunctionName"]
 
 
 def test_stack_update_applies_the_new_substitutions(
@@ -403,6 +478,15 @@ def test_destroy_deletes_the_stack(
         poll=0,
     )
     function = result.outputs["ClassifyFunctionName"]
+    # EnableReviewStateMachine defaults to false: no review machine, function or role.
+    assert "ReviewStateMachineArn" not in result.outputs
+    assert "RequestReviewFunctionName" not in result.outputs
+    resources = boto3.client("cloudformation").describe_stack_resources(StackName=stack_name)
+    created = {r.get("LogicalResourceId") for r in resources["StackResources"]}
+    assert "StateMachine" in created
+    assert (
+        not {"ReviewStateMachine", "RequestReviewFunction", "RequestReviewFunctionRole"} & created
+    )
     assert destroy(stack_name, console=quiet, poll=0) == "DELETE_COMPLETE"
     with pytest.raises(StackNotFound, match=stack_name):
         stack_outputs(stack_name)

@@ -29,8 +29,11 @@ from visiongate.deploy.package import (
     lambda_files,
     package_root,
 )
+from visiongate.deploy.template import REVIEW_HANDLER
 
-HANDLER_MODULES = sorted(target.split(":")[0] for target in DEFAULT_FUNCTIONS.values())
+HANDLER_MODULES = sorted(
+    target.split(":")[0] for target in [*DEFAULT_FUNCTIONS.values(), REVIEW_HANDLER]
+)
 
 
 def expected_entries() -> set[str]:

@@ -21,12 +21,22 @@ from visiongate.deploy.errors import DefinitionError, DeployError
 from visiongate.deploy.template import (
     BATCH_DEFINITION,
     PARAMETERS,
+    REVIEW_DEFINITION,
     build_template,
     function_specs,
     render,
+    review_spec,
 )
 
 SWITCHES = [k for k, v in PARAMETERS.items() if v.get("AllowedValues") == ["true", "false"]]
+REVIEW_IDS = {
+    "RequestReviewFunctionLogGroup",
+    "RequestReviewFunctionRole",
+    "RequestReviewFunction",
+    "ReviewStateMachineLogGroup",
+    "ReviewStateMachineRole",
+    "ReviewStateMachine",
+}
 # Actions AWS does not let you scope to a resource, so "*" is the documented form.
 STAR_ACTIONS = {
     "logs:CreateLogDelivery",
@@ -56,11 +66,22 @@ def actions_of(template: dict[str, Any], role_id: str) -> set[str]:
     return {a for s in statements(template, role_id) for a in s["Action"]}
 
 
-@pytest.mark.parametrize(("switch", "fmt"), [("true", "yaml"), ("false", "yaml"), ("true", "json")])
-def test_cfn_lint_finds_nothing_with_every_option_on_or_off(switch: str, fmt: str) -> None:
+def test_the_review_variant_is_an_option_that_defaults_to_off() -> None:
+    assert "EnableReviewStateMachine" in SWITCHES
+    assert PARAMETERS["EnableReviewStateMachine"]["Default"] == "false"
+
+
+@pytest.mark.parametrize(
+    ("switch", "fmt", "review_bucket"),
+    [("true", "yaml", ""), ("false", "yaml", ""), ("true", "json", ""), ("true", "yaml", "rv-b")],
+)
+def test_cfn_lint_finds_nothing_with_every_option_on_or_off(
+    switch: str, fmt: str, review_bucket: str
+) -> None:
     import cfnlint.api
 
-    template = build_template(load_settings(env={}), defaults=dict.fromkeys(SWITCHES, switch))
+    defaults = {**dict.fromkeys(SWITCHES, switch), "ReviewBucketName": review_bucket}
+    template = build_template(load_settings(env={}), defaults=defaults)
     matches = cfnlint.api.lint(render(template, fmt), regions=["us-east-1"])
     assert [str(m) for m in matches] == []
 
@@ -104,6 +125,7 @@ def test_lambda_functions_run_the_packaged_handlers(template: dict[str, Any]) ->
         "visiongate.functions.serialize_image.handler",
         "visiongate.functions.classify.handler",
         "visiongate.functions.filter_confidence.handler",
+        "visiongate.functions.request_review.handler",
     }
     for props in functions.values():
         assert props["Runtime"] == "python3.12"
@@ -121,6 +143,17 @@ def test_lambda_functions_run_the_packaged_handlers(template: dict[str, Any]) ->
         "Fn::GetAtt": ["Endpoint", "EndpointName"]
     }
     assert "ENDPOINT" not in functions["SerializeImageFunction"]["Environment"]["Variables"]
+    # Only request_review writes reviews; it writes them to ReviewBucketName or the images bucket.
+    review_bucket = {
+        "Fn::If": ["HasReviewBucket", {"Ref": "ReviewBucketName"}, {"Ref": "ImagesBucketName"}]
+    }
+    assert functions["RequestReviewFunction"]["Environment"]["Variables"]["REVIEW_BUCKET"] == (
+        review_bucket
+    )
+    assert [
+        k for k, p in functions.items() if "REVIEW_BUCKET" in p["Environment"]["Variables"]
+    ] == ["RequestReviewFunction"]
+    assert "ENDPOINT" not in functions["RequestReviewFunction"]["Environment"]["Variables"]
 
 
 def test_parameter_defaults_match_local_settings(template: dict[str, Any]) -> None:
@@ -163,6 +196,60 @@ def test_function_roles_are_least_privilege(template: dict[str, Any]) -> None:
     }
 
 
+def test_request_review_may_only_put_pending_reviews_and_write_its_own_logs(
+    template: dict[str, Any],
+) -> None:
+    """request_review writes reviews/pending/<id>.json (PutObject) and reads nothing."""
+    assert statements(template, "RequestReviewFunctionRole") == [
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [{"Fn::GetAtt": ["RequestReviewFunctionLogGroup", "Arn"]}],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["s3:PutObject"],
+            "Resource": [
+                {
+                    "Fn::Sub": [
+                        "arn:${AWS::Partition}:s3:::${Bucket}/reviews/pending/*",
+                        {
+                            "Bucket": {
+                                "Fn::If": [
+                                    "HasReviewBucket",
+                                    {"Ref": "ReviewBucketName"},
+                                    {"Ref": "ImagesBucketName"},
+                                ]
+                            }
+                        },
+                    ]
+                }
+            ],
+        },
+    ]
+    from visiongate.functions.request_review import PENDING_PREFIX
+
+    assert PENDING_PREFIX == "reviews/pending/"  # the prefix the policy names
+
+
+def test_every_review_resource_exists_only_when_the_review_variant_is_on(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    conditional = {k for k, v in resources.items() if v.get("Condition") == "ReviewStateMachine"}
+    assert conditional == REVIEW_IDS
+    assert template["Conditions"]["ReviewStateMachine"] == {
+        "Fn::Equals": [{"Ref": "EnableReviewStateMachine"}, "true"]
+    }
+    outputs = template["Outputs"]
+    for name in ("ReviewStateMachineArn", "ReviewBucket", "RequestReviewFunctionName"):
+        assert outputs[name]["Condition"] == "ReviewStateMachine", name
+    assert outputs["ReviewStateMachineArn"]["Value"] == {"Ref": "ReviewStateMachine"}
+    # Nothing outside the variant refers to it (a Ref to an absent resource fails the stack).
+    others = json.dumps({k: v for k, v in resources.items() if k not in REVIEW_IDS})
+    assert not any(f'"{i}"' in others for i in REVIEW_IDS)
+
+
 def test_state_machine_role_may_only_invoke_the_three_functions(template: dict[str, Any]) -> None:
     invoke, logs = statements(template, "StateMachineRole")
     assert invoke["Action"] == ["lambda:InvokeFunction"]
@@ -172,6 +259,27 @@ def test_state_machine_role_may_only_invoke_the_three_functions(template: dict[s
     ]
     # https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html: delivery actions on "*".
     assert logs["Resource"] == "*" and set(logs["Action"]) <= STAR_ACTIONS
+
+
+def test_review_state_machine_role_may_only_invoke_the_four_functions(
+    template: dict[str, Any],
+) -> None:
+    invoke, logs = statements(template, "ReviewStateMachineRole")
+    assert invoke["Action"] == ["lambda:InvokeFunction"]
+    ids = [
+        "SerializeImageFunction",
+        "ClassifyFunction",
+        "FilterConfidenceFunction",
+        "RequestReviewFunction",
+    ]
+    assert invoke["Resource"] == [
+        r for i in ids for r in ({"Fn::GetAtt": [i, "Arn"]}, {"Fn::Sub": f"${{{i}.Arn}}:*"})
+    ]
+    assert logs == statements(template, "StateMachineRole")[1]
+    trust = template["Resources"]["ReviewStateMachineRole"]["Properties"]
+    assert trust["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "states.amazonaws.com"
+    }
 
 
 def test_no_wildcard_resource_outside_the_documented_actions(template: dict[str, Any]) -> None:
@@ -245,6 +353,7 @@ SAMPLE = {
     "SerializeImageFunctionName": "arn:aws:lambda:us-east-1:123456789012:function:s",
     "ClassifyFunctionName": "arn:aws:lambda:us-east-1:123456789012:function:c",
     "FilterConfidenceFunctionName": "arn:aws:lambda:us-east-1:123456789012:function:f",
+    "RequestReviewFunctionName": "arn:aws:lambda:us-east-1:123456789012:function:r",
     "ImagesBucketName": "images",
     "ImagesPrefix": "incoming/",
     "ArtifactBucket": "artifacts",
@@ -270,6 +379,38 @@ def test_batch_state_machine_substitutes_functions_buckets_and_prefixes(
     )
 
 
+def test_review_state_machine_embeds_the_review_definition_with_four_functions(
+    template: dict[str, Any],
+) -> None:
+    """A second STANDARD machine: .waitForTaskToken may wait up to a year, which Express
+    workflows do not support (https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token)."""
+    props = template["Resources"]["ReviewStateMachine"]["Properties"]
+    assert props["DefinitionString"] == REVIEW_DEFINITION.read_text(encoding="utf-8")
+    functions = template["Resources"]["StateMachine"]["Properties"]["DefinitionSubstitutions"]
+    assert props["DefinitionSubstitutions"] == {
+        **functions,
+        "RequestReviewFunctionName": {"Fn::GetAtt": ["RequestReviewFunction", "Arn"]},
+    }
+    assert set(re.findall(r"\$\{(\w+)\}", props["DefinitionString"])) == set(
+        props["DefinitionSubstitutions"]
+    )
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["StateMachineName"] == {"Fn::Sub": "${AWS::StackName}-image-classification-review"}
+    assert props["RoleArn"] == {"Fn::GetAtt": ["ReviewStateMachineRole", "Arn"]}
+    assert props["LoggingConfiguration"]["Destinations"] == [
+        {
+            "CloudWatchLogsLogGroup": {
+                "LogGroupArn": {"Fn::GetAtt": ["ReviewStateMachineLogGroup", "Arn"]}
+            }
+        }
+    ]
+    human = json.loads(props["DefinitionString"])["States"]["Human review"]
+    assert human["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert review_spec(load_settings(env={})).handler == (
+        "visiongate.functions.request_review.handler"
+    )
+
+
 def test_no_state_machine_uses_fn_sub_on_its_definition(template: dict[str, Any]) -> None:
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::StepFunctions::StateMachine":
@@ -278,7 +419,7 @@ def test_no_state_machine_uses_fn_sub_on_its_definition(template: dict[str, Any]
 
 
 def test_both_definitions_are_valid_asl_after_substitution(template: dict[str, Any]) -> None:
-    for logical_id in ("StateMachine", "BatchStateMachine"):
+    for logical_id in ("StateMachine", "BatchStateMachine", "ReviewStateMachine"):
         props = template["Resources"][logical_id]["Properties"]
         assert set(props["DefinitionSubstitutions"]) <= set(SAMPLE)
         assert Linter.validate(substituted(props["DefinitionString"], SAMPLE)) == [], logical_id
@@ -326,6 +467,15 @@ def test_batch_placeholder_outside_its_substitutions_is_refused(tmp_path: Path) 
     path.write_text(json.dumps(batch))
     with pytest.raises(DefinitionError, match=r"\$\{CapturePrefix\}"):
         build_template(load_settings(env={}), batch_definition=path)
+
+
+def test_review_placeholder_outside_its_substitutions_is_refused(tmp_path: Path) -> None:
+    review = json.loads(REVIEW_DEFINITION.read_text())
+    review["States"]["Human review"]["Parameters"]["FunctionName"] = "${ReviewFunctionArn}"
+    path = tmp_path / "review.asl.json"
+    path.write_text(json.dumps(review))
+    with pytest.raises(DefinitionError, match=r"\$\{ReviewFunctionArn\}"):
+        build_template(load_settings(env={}), review_definition=path)
 
 
 def test_definition_that_is_not_asl_is_refused(tmp_path: Path) -> None:
@@ -419,6 +569,7 @@ def test_outputs_name_what_the_cli_needs(template: dict[str, Any]) -> None:
         "CaptureUri",
     } <= set(template["Outputs"])
     assert template["Outputs"]["BatchStateMachineArn"]["Condition"] == "BatchStateMachine"
+    assert template["Outputs"]["ReviewStateMachineArn"]["Condition"] == "ReviewStateMachine"
 
 
 def test_defaults_override_parameters_and_unknown_ones_are_refused() -> None:

@@ -6,6 +6,9 @@ One role per principal, each allowed only what its code does:
 * ``classify``: ``sagemaker:InvokeEndpoint`` on the one endpoint; ``s3:GetObject`` on the images
   (it reads the object itself when an image is passed by reference); its own log group.
 * ``filter_confidence``: its own log group only.
+* ``request_review`` (review variant only): ``s3:PutObject`` on
+  ``review-bucket/reviews/pending/*`` — it writes one record there and reads nothing (the
+  review bucket is ``ReviewBucketName``, else the images bucket); its own log group.
 * the state machine: ``lambda:InvokeFunction`` on the three functions (and their versions),
   plus the CloudWatch Logs *delivery* actions Step Functions needs for execution logging,
   which do not support resource-level permissions, so AWS documents them on ``"*"``
@@ -15,6 +18,7 @@ One role per principal, each allowed only what its code does:
   ``states:StartExecution`` on itself, ``states:DescribeExecution``/``StopExecution`` on its
   executions, ``s3:ListBucket`` limited to the images prefix (ItemReader listObjectsV2), and
   the ResultWriter's ``s3:PutObject`` family on the results prefix.
+* the review state machine: as the state machine, on the four functions.
 * EventBridge: ``states:StartExecution`` on the state machine only.
 * SageMaker: read the model artefact, pull the one ECR repository, write data capture under
   the capture prefix, write its own endpoint logs.
@@ -86,6 +90,23 @@ IMAGES_BUCKET = sub("arn:${AWS::Partition}:s3:::${ImagesBucketName}")
 RESULTS_OBJECTS = sub("arn:${AWS::Partition}:s3:::${ArtifactBucket}/${ResultsPrefix}/*")
 MODEL_OBJECT = sub("arn:${AWS::Partition}:s3:::${ArtifactBucket}/${ModelDataKey}")
 CAPTURE_OBJECTS = sub("arn:${AWS::Partition}:s3:::${ArtifactBucket}/${CapturePrefix}/*")
+# visiongate.functions.request_review.PENDING_PREFIX (not imported: keep deploy independent).
+PENDING_REVIEWS_PREFIX = "reviews/pending/"
+
+
+def review_bucket() -> Json:
+    """The bucket request_review writes to: ``ReviewBucketName``, else the images bucket."""
+    return {"Fn::If": ["HasReviewBucket", ref("ReviewBucketName"), ref("ImagesBucketName")]}
+
+
+def pending_reviews() -> Json:
+    return {
+        "Fn::Sub": [
+            "arn:${AWS::Partition}:s3:::${Bucket}/" + PENDING_REVIEWS_PREFIX + "*",
+            {"Bucket": review_bucket()},
+        ]
+    }
+
 
 # Step Functions' documented policy for execution logging (cw-logs.html, "IAM policies for
 # logging to CloudWatch Logs"): these log-delivery actions take Resource "*".
@@ -117,20 +138,30 @@ def invoke_functions(function_ids: list[str]) -> Json:
 # --- the roles -----------------------------------------------------------------------------
 
 
-def lambda_role(log_group_id: str, *, read_images: bool, invoke_endpoint: bool) -> Json:
+def lambda_role(
+    log_group_id: str,
+    *,
+    read_images: bool,
+    invoke_endpoint: bool,
+    write_reviews: bool = False,
+    condition: str | None = None,
+) -> Json:
     statements = [write_own_logs(log_group_id)]
     if read_images:
         statements.append(allow(["s3:GetObject"], [IMAGES_OBJECTS]))
     if invoke_endpoint:
         statements.append(allow(["sagemaker:InvokeEndpoint"], [ref("Endpoint")]))
-    return role("lambda.amazonaws.com", "visiongate-function", statements)
+    if write_reviews:
+        statements.append(allow(["s3:PutObject"], [pending_reviews()]))
+    return role("lambda.amazonaws.com", "visiongate-function", statements, condition)
 
 
-def state_machine_role(function_ids: list[str]) -> Json:
+def state_machine_role(function_ids: list[str], condition: str | None = None) -> Json:
     return role(
         "states.amazonaws.com",
         "visiongate-state-machine",
         [invoke_functions(function_ids), allow(LOG_DELIVERY_ACTIONS, "*")],
+        condition,
     )
 
 

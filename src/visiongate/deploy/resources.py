@@ -27,6 +27,8 @@ class FunctionSpec:
     timeout: int
     read_images: bool
     invoke_endpoint: bool
+    write_reviews: bool = False  # request_review: puts records under reviews/pending/
+    condition: str | None = None  # the template Condition its resources are created under
 
     @property
     def name(self) -> str:
@@ -42,14 +44,21 @@ class FunctionSpec:
         return self.logical_id + "Role"
 
 
+def with_condition(resource: Json, condition: str | None) -> Json:
+    if condition:
+        resource["Condition"] = condition
+    return resource
+
+
 def lambda_log_group(spec: FunctionSpec) -> Json:
-    return {
+    resource: Json = {
         "Type": "AWS::Logs::LogGroup",
         "Properties": {
             "LogGroupName": sub("/aws/lambda/" + spec.name),
             "RetentionInDays": ref("LogRetentionDays"),
         },
     }
+    return with_condition(resource, spec.condition)
 
 
 def lambda_function(spec: FunctionSpec) -> Json:
@@ -64,7 +73,9 @@ def lambda_function(spec: FunctionSpec) -> Json:
     if spec.invoke_endpoint:
         # Only classify needs it, and only it should wait for the (slow) endpoint.
         environment["ENDPOINT"] = {"Fn::GetAtt": ["Endpoint", "EndpointName"]}
-    return {
+    if spec.write_reviews:
+        environment["REVIEW_BUCKET"] = iam.review_bucket()
+    resource: Json = {
         "Type": "AWS::Lambda::Function",
         "Properties": {
             "FunctionName": sub(spec.name),
@@ -79,6 +90,7 @@ def lambda_function(spec: FunctionSpec) -> Json:
             "Environment": {"Variables": environment},
         },
     }
+    return with_condition(resource, spec.condition)
 
 
 def logging_configuration(log_group_id: str) -> Json:
@@ -99,9 +111,7 @@ def state_machine_log_group(suffix: str, condition: str | None = None) -> Json:
             "RetentionInDays": ref("LogRetentionDays"),
         },
     }
-    if condition:
-        resource["Condition"] = condition
-    return resource
+    return with_condition(resource, condition)
 
 
 def state_machine(
@@ -132,9 +142,7 @@ def state_machine(
             "LoggingConfiguration": logging_configuration(log_group_id),
         },
     }
-    if condition:
-        resource["Condition"] = condition
-    return resource
+    return with_condition(resource, condition)
 
 
 def images_bucket() -> Json:

@@ -2,15 +2,18 @@
 
 ``build_template(settings)`` returns the template as a dict; ``render(template, "yaml")``
 turns it into text. The workflow definitions are read from disk and embedded verbatim —
-``settings.definition`` (workflows/image_classification.asl.json) and
-workflows/image_classification_batch.asl.json — as ``DefinitionString``, their ``${Name}``
+``settings.definition`` (workflows/image_classification.asl.json),
+workflows/image_classification_batch.asl.json and, when ``EnableReviewStateMachine``,
+workflows/image_classification_review.asl.json — as ``DefinitionString``, their ``${Name}``
 placeholders left in and filled by CloudFormation from ``DefinitionSubstitutions`` (see
 :func:`visiongate.deploy.resources.state_machine`). Every placeholder must be a key of that
 map; the builder refuses a definition that uses any other (:func:`check_placeholders`).
 
 The function table comes from the same settings the local engine uses: each placeholder in
 ``settings.substitutions`` names a function in ``settings.functions``, whose
-``module:handler`` becomes the Lambda handler ``module.handler``.
+``module:handler`` becomes the Lambda handler ``module.handler``. The review variant adds a
+fourth function, ``request_review`` (:func:`review_spec`), under the ``ReviewStateMachine``
+condition.
 """
 
 from __future__ import annotations
@@ -35,14 +38,29 @@ from visiongate.deploy.iam import Json, ref
 from visiongate.deploy.resources import FunctionSpec
 
 BATCH_DEFINITION = WORKFLOWS_DIR / "image_classification_batch.asl.json"
+REVIEW_DEFINITION = WORKFLOWS_DIR / "image_classification_review.asl.json"
 STATE_MACHINE_NAME = "${AWS::StackName}-image-classification"
 BATCH_STATE_MACHINE_NAME = "${AWS::StackName}-image-classification-batch"
+REVIEW_STATE_MACHINE_NAME = "${AWS::StackName}-image-classification-review"
+
+# The review definition's fourth function (as visiongate.monitor.review.REVIEW_FUNCTIONS /
+# REVIEW_SUBSTITUTIONS give it to the local engine; settings.functions may override the target).
+REVIEW_FUNCTION = "request_review"
+REVIEW_PLACEHOLDER = "RequestReviewFunctionName"
+REVIEW_HANDLER = "visiongate.functions.request_review:handler"
 
 # What each function's code touches, which decides its IAM role and its timeout (seconds).
 FUNCTION_NEEDS: dict[str, dict[str, Any]] = {
     "serialize_image": {"read_images": True, "invoke_endpoint": False, "timeout": 30},
     "classify": {"read_images": True, "invoke_endpoint": True, "timeout": 60},
     "filter_confidence": {"read_images": False, "invoke_endpoint": False, "timeout": 10},
+    # Writes reviews/pending/<id>.json and returns; never reads the image.
+    "request_review": {
+        "read_images": False,
+        "invoke_endpoint": False,
+        "write_reviews": True,
+        "timeout": 30,
+    },
 }
 
 _BOOL = {"Type": "String", "AllowedValues": ["true", "false"]}
@@ -130,6 +148,19 @@ PARAMETERS: dict[str, Json] = {
     },
     "EnableS3Trigger": {**_BOOL, "Default": "false"},
     "EnableBatchStateMachine": {**_BOOL, "Default": "true"},
+    "EnableReviewStateMachine": {
+        **_BOOL,
+        "Default": "false",
+        "Description": "Add the human review variant: a state machine that sends images "
+        "below the threshold to a person (.waitForTaskToken) and its request_review function",
+    },
+    "ReviewBucketName": {
+        "Type": "String",
+        "Default": "",
+        "Description": "Existing bucket for pending reviews (reviews/pending/); empty: the "
+        "images bucket",
+        "AllowedPattern": "^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+    },
     "FailedExecutionsAlarmThreshold": {"Type": "Number", "Default": 10, "MinValue": 1},
     "AlarmTopicArn": {
         "Type": "String",
@@ -142,6 +173,8 @@ CONDITIONS: dict[str, Json] = {
     "CreateImagesBucket": {"Fn::Equals": [ref("CreateImagesBucket"), "true"]},
     "S3Trigger": {"Fn::Equals": [ref("EnableS3Trigger"), "true"]},
     "BatchStateMachine": {"Fn::Equals": [ref("EnableBatchStateMachine"), "true"]},
+    "ReviewStateMachine": {"Fn::Equals": [ref("EnableReviewStateMachine"), "true"]},
+    "HasReviewBucket": {"Fn::Not": [{"Fn::Equals": [ref("ReviewBucketName"), ""]}]},
     "AutoScaling": {"Fn::Equals": [ref("EnableAutoScaling"), "true"]},
     "IncludeExecutionData": {"Fn::Equals": [ref("LogIncludeExecutionData"), "true"]},
     "HasAlarmTopic": {"Fn::Not": [{"Fn::Equals": [ref("AlarmTopicArn"), ""]}]},
@@ -150,41 +183,52 @@ CONDITIONS: dict[str, Json] = {
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 
 
+def _spec(
+    placeholder: str, key: str, target: str | None, condition: str | None = None
+) -> FunctionSpec:
+    if target is None or ":" not in target:
+        raise DefinitionError(
+            f"placeholder ${{{placeholder}}} names function {key!r}, which has no "
+            "module:handler in settings.functions",
+            hint="add it under [functions] in visiongate.toml",
+        )
+    module, attribute = target.split(":", 1)
+    if not module.startswith("visiongate.functions."):
+        raise DefinitionError(
+            f"function {key!r} is {target}; only visiongate.functions.* is packaged for Lambda"
+        )
+    needs = FUNCTION_NEEDS.get(key)
+    if needs is None:
+        raise DefinitionError(
+            f"function {key!r} has no IAM permissions defined for AWS",
+            hint=f"known functions: {', '.join(FUNCTION_NEEDS)}",
+        )
+    logical_id = "".join(part.capitalize() for part in key.split("_")) + "Function"
+    return FunctionSpec(
+        key=key,
+        logical_id=logical_id,
+        placeholder=placeholder,
+        handler=f"{module}.{attribute}",
+        timeout=needs["timeout"],
+        read_images=needs["read_images"],
+        invoke_endpoint=needs["invoke_endpoint"],
+        write_reviews=needs.get("write_reviews", False),
+        condition=condition,
+    )
+
+
 def function_specs(settings: Settings) -> list[FunctionSpec]:
     """The Lambda functions the definition's placeholders name, in placeholder order."""
-    specs = []
-    for placeholder, key in settings.substitutions.items():
-        target = settings.functions.get(key)
-        if target is None or ":" not in target:
-            raise DefinitionError(
-                f"placeholder ${{{placeholder}}} names function {key!r}, which has no "
-                "module:handler in settings.functions",
-                hint="add it under [functions] in visiongate.toml",
-            )
-        module, attribute = target.split(":", 1)
-        if not module.startswith("visiongate.functions."):
-            raise DefinitionError(
-                f"function {key!r} is {target}; only visiongate.functions.* is packaged for Lambda"
-            )
-        needs = FUNCTION_NEEDS.get(key)
-        if needs is None:
-            raise DefinitionError(
-                f"function {key!r} has no IAM permissions defined for AWS",
-                hint=f"known functions: {', '.join(FUNCTION_NEEDS)}",
-            )
-        logical_id = "".join(part.capitalize() for part in key.split("_")) + "Function"
-        specs.append(
-            FunctionSpec(
-                key=key,
-                logical_id=logical_id,
-                placeholder=placeholder,
-                handler=f"{module}.{attribute}",
-                timeout=needs["timeout"],
-                read_images=needs["read_images"],
-                invoke_endpoint=needs["invoke_endpoint"],
-            )
-        )
-    return specs
+    return [
+        _spec(placeholder, key, settings.functions.get(key))
+        for placeholder, key in settings.substitutions.items()
+    ]
+
+
+def review_spec(settings: Settings) -> FunctionSpec:
+    """The review variant's ``request_review`` function (created under ReviewStateMachine)."""
+    target = settings.functions.get(REVIEW_FUNCTION, REVIEW_HANDLER)
+    return _spec(REVIEW_PLACEHOLDER, REVIEW_FUNCTION, target, condition="ReviewStateMachine")
 
 
 def read_definition(path: Path) -> str:
@@ -237,10 +281,12 @@ def build_template(
     *,
     defaults: dict[str, Any] | None = None,
     batch_definition: Path = BATCH_DEFINITION,
+    review_definition: Path = REVIEW_DEFINITION,
 ) -> Json:
     """The whole stack as a CloudFormation template dict."""
     specs = function_specs(settings)
     function_ids = [spec.logical_id for spec in specs]
+    review_function = review_spec(settings)
     # DefinitionSubstitutions of the two state machines: placeholder -> value CloudFormation
     # resolves, see
     # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-stepfunctions-statemachine.html
@@ -256,14 +302,22 @@ def build_template(
     check_placeholders(settings.definition, definition, set(function_arns))
     batch = read_definition(batch_definition)
     check_placeholders(batch_definition, batch, set(batch_substitutions))
+    review_substitutions = {
+        **function_arns,
+        review_function.placeholder: iam.get_arn(review_function.logical_id),
+    }
+    review = read_definition(review_definition)
+    check_placeholders(review_definition, review, set(review_substitutions))
 
     stack: dict[str, Json] = {"ImagesBucket": resources.images_bucket()}
-    for spec in specs:
+    for spec in [*specs, review_function]:
         stack[spec.log_group_id] = resources.lambda_log_group(spec)
         stack[spec.role_id] = iam.lambda_role(
             spec.log_group_id,
             read_images=spec.read_images,
             invoke_endpoint=spec.invoke_endpoint,
+            write_reviews=spec.write_reviews,
+            condition=spec.condition,
         )
         stack[spec.logical_id] = resources.lambda_function(spec)
     stack["StateMachineLogGroup"] = resources.state_machine_log_group("image-classification")
@@ -285,6 +339,20 @@ def build_template(
         "BatchStateMachineLogGroup",
         condition="BatchStateMachine",
     )
+    stack["ReviewStateMachineLogGroup"] = resources.state_machine_log_group(
+        "image-classification-review", "ReviewStateMachine"
+    )
+    stack["ReviewStateMachineRole"] = iam.state_machine_role(
+        [*function_ids, review_function.logical_id], condition="ReviewStateMachine"
+    )
+    stack["ReviewStateMachine"] = resources.state_machine(
+        REVIEW_STATE_MACHINE_NAME,
+        review,
+        review_substitutions,
+        "ReviewStateMachineRole",
+        "ReviewStateMachineLogGroup",
+        condition="ReviewStateMachine",
+    )
     stack["EventsRole"] = iam.events_role("StateMachine")
     stack["S3TriggerRule"] = resources.s3_trigger_rule("StateMachine")
     stack.update(resources.endpoint_resources())
@@ -297,7 +365,7 @@ def build_template(
         "Parameters": _parameters(defaults),
         "Conditions": copy.deepcopy(CONDITIONS),
         "Resources": stack,
-        "Outputs": _outputs(specs),
+        "Outputs": _outputs([*specs, review_function]),
     }
 
 
@@ -314,9 +382,16 @@ def _outputs(specs: list[FunctionSpec]) -> dict[str, Json]:
         "CaptureUri": {"Value": iam.sub("s3://${ArtifactBucket}/${CapturePrefix}")},
         "ResultsUri": {"Value": iam.sub("s3://${ArtifactBucket}/${ResultsPrefix}")},
         "StateMachineLogGroup": {"Value": ref("StateMachineLogGroup")},
+        "ReviewStateMachineArn": {
+            "Value": ref("ReviewStateMachine"),
+            "Condition": "ReviewStateMachine",
+        },
+        "ReviewBucket": {"Value": iam.review_bucket(), "Condition": "ReviewStateMachine"},
     }
     for spec in specs:
         outputs[spec.logical_id + "Name"] = {"Value": ref(spec.logical_id)}
+        if spec.condition:
+            outputs[spec.logical_id + "Name"]["Condition"] = spec.condition
     for name, output in outputs.items():
         output.setdefault("Description", _OUTPUT_DESCRIPTIONS.get(name, name))
     return outputs
@@ -329,6 +404,8 @@ _OUTPUT_DESCRIPTIONS = {
     "ImagesBucket": "Bucket the functions read images from",
     "CaptureUri": "Where SageMaker writes data capture ({endpoint}/AllTraffic/yyyy/mm/dd/hh/)",
     "ResultsUri": "Where batch runs write their results",
+    "ReviewStateMachineArn": "Image classification with a human review queue",
+    "ReviewBucket": "Where pending reviews wait (reviews/pending/); set REVIEW_BUCKET to it",
 }
 
 
