@@ -180,3 +180,14 @@ def test_download_fails_cleanly_when_the_server_cannot_be_reached(tmp_path: Path
         cifar.download(tmp_path / "cache", url=f"http://127.0.0.1:{port}/cifar.tar.gz", timeout=5)
     assert "--archive" in (caught.value.hint or "")
     assert not list((tmp_path / "cache").iterdir())
+
+
+def test_the_cli_builds_the_dataset(archive: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from visiongate.cli.main import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["dataset", "cifar100", "--archive", str(archive), "--out", "s3://datasets/bikes"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "train" in out and "bicycle: 3" in out
+    assert load_dataset("s3://datasets/bikes").counts() == {"bicycle": 3, "motorcycle": 3}

@@ -32,7 +32,7 @@ def test_model_json_has_every_field_of_the_contract(tiny_model_dir: Path) -> Non
     assert meta["outputs"]["embedding"] == "embedding"
     assert meta["temperature"] > 0
     assert meta["architecture"]["widths"] == [8, 8, 16]
-    assert meta["hyperparameters"]["epochs"] == 2 and meta["hyperparameters"]["seed"] == 0
+    assert meta["hyperparameters"]["epochs"] == 3 and meta["hyperparameters"]["seed"] == 0
     for key in ("val_accuracy", "val_ece", "val_nll", "train_seconds"):
         assert isinstance(meta["metrics"][key], float), key
     assert meta["metrics"]["onnx_parity"] < 1e-4

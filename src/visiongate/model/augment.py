@@ -49,10 +49,51 @@ def cutout(images: torch.Tensor, size: int, generator: torch.Generator) -> torch
     return images.masked_fill(mask, 0.0)
 
 
-def augment(
-    images: torch.Tensor, pad: int, cutout_size: int, generator: torch.Generator
+def random_affine(
+    images: torch.Tensor, scale: float, degrees: float, generator: torch.Generator
 ) -> torch.Tensor:
-    """One epoch's augmented copy: crop, flip, cutout."""
+    """Zoom by a factor in [1 - scale, 1 + scale] and rotate by up to ±degrees, per image.
+
+    Objects in small photos come at many sizes and tilts; resampling (bilinear, edges
+    reflected) teaches the network that neither changes the class.
+    """
+    if scale <= 0 and degrees <= 0:
+        return images
+    n = len(images)
+    zoom = 1 + (torch.rand(n, generator=generator) * 2 - 1) * scale
+    angle = (torch.rand(n, generator=generator) * 2 - 1) * degrees * torch.pi / 180
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    zeros = torch.zeros(n)
+    theta = torch.stack([torch.stack([cos, -sin, zeros], 1), torch.stack([sin, cos, zeros], 1)], 1)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    return F.grid_sample(
+        images, grid, mode="bilinear", padding_mode="reflection", align_corners=False
+    )
+
+
+def color_jitter(images: torch.Tensor, strength: float, generator: torch.Generator) -> torch.Tensor:
+    """Scale each image's contrast and shift its brightness by up to ``strength`` (normalised units)."""
+    if strength <= 0:
+        return images
+    n = len(images)
+    contrast = 1 + (torch.rand(n, 1, 1, 1, generator=generator) * 2 - 1) * strength
+    brightness = (torch.rand(n, 1, 1, 1, generator=generator) * 2 - 1) * strength
+    mean = images.mean(dim=(1, 2, 3), keepdim=True)
+    return (images - mean) * contrast + mean + brightness
+
+
+def augment(
+    images: torch.Tensor,
+    pad: int,
+    cutout_size: int,
+    generator: torch.Generator,
+    scale: float = 0.0,
+    degrees: float = 0.0,
+    color: float = 0.0,
+) -> torch.Tensor:
+    """One epoch's augmented copy: zoom/rotate, crop, flip, colour, cutout."""
+    images = random_affine(images, scale, degrees, generator)
     images = random_crop(images, pad, generator)
     images = random_flip(images, generator)
+    images = color_jitter(images, color, generator)
     return cutout(images, cutout_size, generator)

@@ -29,7 +29,14 @@ from visiongate.model.baseline import compute_baseline
 from visiongate.model.calibrate import fit_temperature
 from visiongate.model.curve import plot_curve
 from visiongate.model.datasets import Dataset, load_dataset
-from visiongate.model.export import Exported, check_parity, export_onnx, onnx_session, run_onnx
+from visiongate.model.export import (
+    Exported,
+    check_parity,
+    export_onnx,
+    onnx_session,
+    quantize_int8,
+    run_onnx,
+)
 from visiongate.model.train import TrainConfig, Trained, predict_logits, to_tensor, train_network
 
 FILES = ("model.onnx", "baseline.json", "training_curve.png", "model.json")
@@ -85,10 +92,23 @@ def package(
 
     with tempfile.TemporaryDirectory(prefix="visiongate-model-") as tmp:
         work = Path(tmp)
-        export_onnx(module, work / "model.onnx", x_val)
+        export_onnx(module, work / "float32.onnx", x_val)
+        parity = check_parity(module, onnx_session(work / "float32.onnx"), x_val[:64])
+        if config.int8:
+            calibration = to_tensor(dataset.images[trained.train_index[:512]], prep).numpy()
+            quantize_int8(work / "float32.onnx", work / "model.onnx", calibration)
+        else:
+            (work / "float32.onnx").rename(work / "model.onnx")
         session = onnx_session(work / "model.onnx")
-        parity = check_parity(module, session, x_val[:64])
         outputs = run_onnx(session, x_val.numpy())
+        with torch.no_grad():
+            reference = module(x_val)[0].numpy()
+        int8_check = {
+            "max_probability_change": float(np.abs(outputs["probabilities"] - reference).max()),
+            "same_prediction": float(
+                (outputs["probabilities"].argmax(1) == reference.argmax(1)).mean()
+            ),
+        }
         probs, logits = outputs["probabilities"], outputs["logits"]
         raw = np.exp(logits - logits.max(1, keepdims=True))
         raw /= raw.sum(1, keepdims=True)
@@ -133,6 +153,8 @@ def package(
                 "threads": trained.threads,
                 "epochs": config.epochs,
                 "onnx_parity": parity,
+                "int8": config.int8,
+                "served_vs_float32": int8_check,
             },
             "threshold": {
                 "recommended": metrics.recommend_threshold(table, target_accuracy),
