@@ -105,8 +105,8 @@ def main() -> None:
     from visiongate.imaging import Preprocessing
     from visiongate.model.crossval import cross_validate, summarize
     from visiongate.model.datasets import load_dataset
+    from visiongate.model.hyperparameters import config_from
     from visiongate.model.package import train_model
-    from visiongate.model.train import config_from
 
     console = Console(stderr=True)
     config = config_from("default", threads=args.threads, epochs=args.epochs)

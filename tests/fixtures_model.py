@@ -25,16 +25,19 @@ from PIL import Image
 CLASSES = ["red", "blue"]
 
 
-def synthetic_image(label: int, rng: np.random.Generator, size: int = 32) -> np.ndarray:
-    """A noisy square leaning towards its class's colour by a random amount.
+def synthetic_image(
+    label: int, rng: np.random.Generator, size: int = 32, lean: float | None = 50.0
+) -> np.ndarray:
+    """A noisy square leaning towards its class's colour by ``lean`` (0..50; None = random).
 
-    Some images lean only slightly, so the model is unsure of them: confidences spread
-    below and above the gate's threshold, as with real photos.
+    The datasets use a random lean, so some images lean only slightly and the model is
+    unsure of them: confidences spread below and above the gate's threshold, as with real
+    photos. Called on its own, an image leans clearly (50), and any model gets it right.
     """
     image = rng.integers(0, 90, size=(size, size, 3)).astype(np.int64)
-    lean = int(rng.uniform(0, 50))
-    image[:, :, 0 if label == 0 else 2] += 70 + lean
-    image[:, :, 2 if label == 0 else 0] += 70 - lean
+    amount = int(rng.uniform(0, 50)) if lean is None else int(lean)
+    image[:, :, 0 if label == 0 else 2] += 70 + amount
+    image[:, :, 2 if label == 0 else 0] += 70 - amount
     y, x = rng.integers(0, size - 8, size=2)
     image[y : y + 8, x : x + 8, 1] += 100
     return np.clip(image, 0, 255).astype(np.uint8)
@@ -56,7 +59,9 @@ def write_synthetic_dataset(
     for label, name in enumerate(CLASSES):
         for i in range(per_class):
             filename = f"{name}_{i:03d}.png"
-            (root / channel / filename).write_bytes(png(synthetic_image(label, rng, size)))
+            (root / channel / filename).write_bytes(
+                png(synthetic_image(label, rng, size, lean=None))
+            )
             lines.append(f"{len(lines)}\t{label}\t{filename}")
     (root / f"{channel}.lst").write_text("\n".join(lines) + "\n")
     (root / "classes.json").write_text(json.dumps(CLASSES))
@@ -64,7 +69,7 @@ def write_synthetic_dataset(
 
 
 def tiny_config(**changes):  # noqa: ANN201 - TrainConfig, imported lazily (torch)
-    from visiongate.model.train import TrainConfig
+    from visiongate.model.hyperparameters import TrainConfig
 
     settings = {
         "epochs": 3,

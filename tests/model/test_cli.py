@@ -60,10 +60,13 @@ def test_train_from_the_store_with_the_fast_preset(
             "1",
             "--val-fraction",
             "0.25",
+            "--float32",
+            "--flip-tta",
         ]
     )
     assert code == 0
     meta = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert meta["hyperparameters"]["int8"] is False and meta["architecture"]["flip_tta"] is True
     assert meta["dataset"]["source"] == "s3://datasets/synthetic/train.lst"
     assert meta["hyperparameters"]["epochs"] == 1
     assert "validation accuracy" in capsys.readouterr().out

@@ -10,8 +10,10 @@ import pytest
 
 from tests.fixtures_model import tiny_config, write_synthetic_dataset
 from visiongate.model.errors import TrainingError
+from visiongate.model.hyperparameters import PRESETS, TrainConfig, config_from
+from visiongate.model.machine import busy_cores, pick_threads
 from visiongate.model.package import train_model
-from visiongate.model.train import PRESETS, TrainConfig, config_from, pick_threads, stratified_split
+from visiongate.model.train import stratified_split
 
 
 def test_the_model_directory_holds_every_file(tiny_model_dir: Path) -> None:
@@ -110,3 +112,23 @@ def test_presets_and_overrides() -> None:
 def test_threads_never_exceed_the_cores_and_are_at_least_one() -> None:
     assert pick_threads(1) == 1
     assert 1 <= pick_threads() <= pick_threads(999)
+    assert 0.0 <= busy_cores(interval=0.05) <= pick_threads(999) + 0.01
+
+
+def test_the_served_graph_is_int8_and_agrees_with_float32(tiny_model_dir: Path) -> None:
+    import onnx
+
+    ops = {node.op_type for node in onnx.load(str(tiny_model_dir / "model.onnx")).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= ops
+    check = json.loads((tiny_model_dir / "model.json").read_text())["metrics"]["served_vs_float32"]
+    assert check["same_prediction"] >= 0.9 and check["max_probability_change"] < 0.2
+
+
+def test_float32_export_on_request(tmp_path: Path) -> None:
+    import onnx
+
+    data = write_synthetic_dataset(tmp_path / "data", per_class=8)
+    meta = train_model(data, tmp_path / "m", tiny_config(epochs=1, int8=False)).model
+    ops = {node.op_type for node in onnx.load(str(tmp_path / "m" / "model.onnx")).graph.node}
+    assert "QuantizeLinear" not in ops
+    assert meta["metrics"]["served_vs_float32"]["max_probability_change"] < 1e-4

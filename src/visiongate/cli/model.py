@@ -112,6 +112,16 @@ def train(
     name: str = typer.Option(
         None, "--name", help="Model name recorded in model.json (default: the folder name)."
     ),
+    int8: bool = typer.Option(
+        None,
+        "--int8/--float32",
+        help="Serve int8 convolutions (default, ~1.6x faster) or keep model.onnx float32.",
+    ),
+    flip_tta: bool = typer.Option(
+        None,
+        "--flip-tta/--no-flip-tta",
+        help="Average each image with its mirror inside the graph (more accurate, 2x inference).",
+    ),
     threads: int = typer.Option(
         None,
         "--threads",
@@ -122,12 +132,19 @@ def train(
 
     Example: visiongate train --data ../shared/datasets/cifar100-bikes --out models/bikes
     """
+    from visiongate.model.hyperparameters import config_from
     from visiongate.model.package import train_model
     from visiongate.model.render import render_training
-    from visiongate.model.train import config_from
 
     config = config_from(
-        preset, epochs=epochs, seed=seed, val_fraction=val_fraction, size=size, threads=threads
+        preset,
+        epochs=epochs,
+        seed=seed,
+        val_fraction=val_fraction,
+        size=size,
+        threads=threads,
+        int8=int8,
+        flip_tta=flip_tta,
     )
     report = train_model(
         data,

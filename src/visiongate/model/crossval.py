@@ -19,7 +19,8 @@ import torch
 from visiongate.model import metrics
 from visiongate.model.calibrate import fit_temperature
 from visiongate.model.datasets import Dataset
-from visiongate.model.train import TrainConfig, predict_logits, to_tensor, train_network
+from visiongate.model.hyperparameters import TrainConfig
+from visiongate.model.train import predict_logits, to_tensor, train_network
 
 
 @dataclass

@@ -37,7 +37,8 @@ from visiongate.model.export import (
     quantize_int8,
     run_onnx,
 )
-from visiongate.model.train import TrainConfig, Trained, predict_logits, to_tensor, train_network
+from visiongate.model.hyperparameters import TrainConfig
+from visiongate.model.train import Trained, predict_logits, to_tensor, train_network
 
 FILES = ("model.onnx", "baseline.json", "training_curve.png", "model.json")
 DEFAULT_TARGET_ACCURACY = 0.97

@@ -1,25 +1,22 @@
-"""Train the classifier on the CPU: the loop, its hyperparameters, and the validation split.
+"""Train the classifier on the CPU: the validation split, the loss, and the loop.
 
 Readable in one sitting, in the spirit of nanoGPT and cifar10-airbench: every
-hyperparameter is in :class:`TrainConfig`, the loop is one function, and the model
-directory it ends in (see :mod:`.package`) records the config beside the weights.
+hyperparameter is in :class:`~visiongate.model.hyperparameters.TrainConfig`, the loop is
+one function, and the model directory it ends in (see :mod:`.package`) records the config
+beside the weights.
 
 Recipe for a thousand small images on two cores: the whole training split decoded once
 into a normalised tensor; per epoch a fresh augmented copy (crop with reflect padding,
 flip, cutout); SGD with Nesterov momentum under a one-cycle schedule; label smoothing;
-bfloat16 autocast (the CPU's matrix units make it about twice as fast as float32);
-an exponential moving average of the weights is the model we keep.
+bfloat16 autocast (the CPU's matrix units make it about twice as fast as float32).
+Each member of an ensemble (one by default) is trained by :func:`_fit`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import time
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -29,74 +26,11 @@ from visiongate.imaging import Preprocessing, normalize
 from visiongate.model.augment import augment
 from visiongate.model.datasets import Dataset
 from visiongate.model.errors import TrainingError
+from visiongate.model.hyperparameters import PRESETS, TrainConfig, config_from
+from visiongate.model.machine import pick_threads, torch_settings
 from visiongate.model.network import Architecture, Ensemble, Net, whiten_stem
 
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """All hyperparameters; saved in model.json["hyperparameters"]."""
-
-    epochs: int = 40
-    batch_size: int = 64
-    lr: float = 0.2  # peak of the one-cycle schedule
-    warmup: float = 0.25  # share of steps spent rising to the peak
-    momentum: float = 0.9
-    weight_decay: float = 5e-4  # on conv/linear weights only
-    label_smoothing: float = 0.2
-    crop_pad: int = 4
-    cutout: int = 8
-    zoom: float = 0.0  # random zoom in [1 - zoom, 1 + zoom]
-    rotate: float = 0.0  # random rotation, degrees either way
-    color: float = 0.0  # random contrast/brightness change (normalised units)
-    ema: float = 0.0  # weight-average decay per step (0 = off)
-    mixup: float = 0.0  # Beta(a, a) mixing of image pairs (0 = off)
-    ensemble: int = 1  # independently trained nets whose logits are averaged
-    logit_scale: float = 0.125  # keeps initial logits small (max-pooled features are large)
-    sam: float = 0.0  # sharpness-aware minimisation radius rho (0 = plain SGD; doubles the cost)
-    val_fraction: float = 0.12
-    seed: int = 0
-    size: int = 32  # input height = width; larger images are resized
-    widths: tuple[int, int, int] = (48, 96, 192)
-    stem_width: int = 24
-    residual: bool = True
-    bn_scale: bool = False
-    bn_momentum: float = 0.2
-    train_stem: bool = False
-    flip_tta: bool = False
-    int8: bool = (
-        True  # serve int8 convolutions (about 1.6x faster; float32 parity is checked first)
-    )
-    bf16: bool = True
-    threads: int = 0  # 0 = the cores no other process is busy on (see pick_threads)
-
-    def validate(self) -> TrainConfig:
-        problems = []
-        if self.epochs < 1:
-            problems.append(f"epochs {self.epochs} < 1")
-        if not 0.0 < self.val_fraction < 0.5:
-            problems.append(f"val fraction {self.val_fraction} is not between 0 and 0.5")
-        if self.batch_size < 2:
-            problems.append(f"batch size {self.batch_size} < 2")
-        if not 8 <= self.size <= 512:
-            problems.append(f"size {self.size} is not between 8 and 512")
-        if self.lr <= 0 or not 0 <= self.ema < 1 or not 0 <= self.label_smoothing < 1:
-            problems.append("lr must be > 0, ema and label smoothing in [0, 1)")
-        if self.mixup < 0 or self.threads < 0 or self.sam < 0:
-            problems.append("mixup, sam and threads must not be negative")
-        if not 1 <= self.ensemble <= 8:
-            problems.append(f"ensemble {self.ensemble} is not between 1 and 8")
-        if self.crop_pad >= self.size or self.cutout > self.size:
-            problems.append(f"crop pad {self.crop_pad} and cutout {self.cutout} must be below size")
-        if problems:
-            raise TrainingError("invalid training settings: " + "; ".join(problems))
-        return self
-
-
-PRESETS: dict[str, TrainConfig] = {
-    "default": TrainConfig(),
-    # For the offline demo (digits): a few seconds of training, still > 0.95 accuracy.
-    "fast": TrainConfig(epochs=8, widths=(16, 32, 64), stem_width=16, cutout=0, crop_pad=2),
-}
+__all__ = ["PRESETS", "TrainConfig", "Trained", "config_from", "train_network"]
 
 
 @dataclass
@@ -120,30 +54,6 @@ class Trained:
     curve: Curve
     seconds: float
     threads: int
-
-
-def available_cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def pick_threads(requested: int = 0) -> int:
-    """Threads for PyTorch: ``requested``, or the cores other processes leave idle.
-
-    Each training step runs hundreds of small parallel regions; when a core is busy with
-    another process, every region waits for the descheduled thread, and two threads end up
-    several times *slower* than one. So we only use cores the load average says are free.
-    """
-    cores = available_cores()
-    if requested > 0:
-        return min(requested, cores)
-    try:
-        busy = os.getloadavg()[0]
-    except OSError:  # pragma: no cover - not available on this platform
-        busy = 0.0
-    return max(1, min(cores, math.floor(cores - busy + 0.5)))
 
 
 def stratified_split(
@@ -177,20 +87,6 @@ def to_tensor(images: np.ndarray, prep: Preprocessing) -> torch.Tensor:
     if len(images) == 0:
         return torch.zeros((0, prep.channels, prep.height, prep.width))
     return torch.from_numpy(np.stack([normalize(image, prep) for image in images]))
-
-
-@contextlib.contextmanager
-def torch_settings(seed: int, threads: int) -> Iterator[None]:
-    """Seeded, deterministic, ``threads`` threads; restores the caller's settings afterwards."""
-    previous, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
-    torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    torch.manual_seed(seed)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-        torch.use_deterministic_algorithms(deterministic)
 
 
 def _optimizer(net: Net, config: TrainConfig, total_steps: int):  # noqa: ANN202
@@ -405,14 +301,3 @@ def _fit(
         predicted = predict_logits(current, x_val, False).argmax(1)
         report(float(np.mean(losses)), float((predicted == y_val).float().mean()))
     return (average.module if average is not None else net).eval()
-
-
-def config_from(preset: str = "default", **changes: Any) -> TrainConfig:
-    """A preset with some fields changed (None values are ignored)."""
-    if preset not in PRESETS:
-        raise TrainingError(f"unknown preset {preset!r}", hint=f"use one of {', '.join(PRESETS)}")
-    changes = {k: v for k, v in changes.items() if v is not None}
-    unknown = set(changes) - set(asdict(PRESETS[preset]))
-    if unknown:
-        raise TrainingError(f"unknown training setting {', '.join(sorted(unknown))}")
-    return replace(PRESETS[preset], **changes)

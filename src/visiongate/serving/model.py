@@ -136,7 +136,7 @@ def load_model_dir(path: str | os.PathLike[str], threads: int | None = None) -> 
     if not root.is_dir():
         raise ModelLoadError(
             f"model directory {root} does not exist",
-            hint="train one with `visiongate model train`, or pass --model PATH",
+            hint="train one with `visiongate train`, or pass --model PATH",
         )
     onnx_path = root / "model.onnx"
     if not onnx_path.is_file():
