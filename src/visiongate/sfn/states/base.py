@@ -25,7 +25,7 @@ from visiongate.sfn.errors import StatesError, StatesErrorName
 from visiongate.sfn.history import dumps, payload_size, state_details
 from visiongate.sfn.jsonata import QueryEvaluationError
 from visiongate.sfn.retry import TERMINAL_ERRORS, Catcher, RetryPolicy, RetryState
-from visiongate.sfn.runtime import PAYLOAD_LIMIT, Aborted, Frame
+from visiongate.sfn.runtime import PAYLOAD_LIMIT, Aborted, Frame, run_concurrently
 from visiongate.sfn.variables import commit
 
 if TYPE_CHECKING:
@@ -143,6 +143,37 @@ class Recoverable(State):
         super().__init__(name, spec, compiler)
         self.retriers = tuple(RetryPolicy.from_json(r) for r in spec.get("Retry", ()))
         self.catchers = tuple(Catcher.from_json(c) for c in spec.get("Catch", ()))
+
+    def run_children(
+        self,
+        frame: Frame,
+        kind: str,
+        count: int,
+        work: Any,
+        concurrency: int,
+        succeeded: dict[int, Any],
+    ) -> list[Any]:
+        """Run Map iterations or Parallel branches and record ``<kind>StateFailed/Aborted/
+        Succeeded``; a top-level failure keeps ``succeeded`` so redrive re-runs only the rest."""
+        run = frame.run
+        try:
+            outputs = run_concurrently(
+                frame, count, work, concurrency=concurrency, threaded=self.threaded
+            )
+        except StatesError:
+            frame.prev = run.history.last_id
+            frame.emit(f"{kind}StateFailed")
+            if frame.top:
+                run.failed_results[self.name] = succeeded
+            raise
+        except Aborted:
+            frame.prev = run.history.last_id
+            if run.cancel.is_set():
+                frame.emit(f"{kind}StateAborted")
+            raise
+        frame.prev = run.history.last_id
+        frame.emit_aside(f"{kind}StateSucceeded")
+        return outputs
 
     def execute(self, frame: Frame, raw: Any, entered: str | None) -> tuple[str | None, Any]:
         retry = RetryState(self.retriers)

@@ -26,7 +26,7 @@ from visiongate.sfn import paths
 from visiongate.sfn.errors import StatesError, StatesErrorName
 from visiongate.sfn.history import dumps
 from visiongate.sfn.interpreter import run_block
-from visiongate.sfn.runtime import DEFAULT_INLINE_CONCURRENCY, Aborted, Frame, run_concurrently
+from visiongate.sfn.runtime import DEFAULT_INLINE_CONCURRENCY, Aborted, Frame
 from visiongate.sfn.states.base import Recoverable
 from visiongate.sfn.states.jsonata_io import unexpected_value
 from visiongate.sfn.states.jsonpath_io import path_reader, template_reader
@@ -177,21 +177,5 @@ class MapState(Recoverable):
             succeeded[index] = text
             return output
 
-        try:
-            outputs = run_concurrently(
-                frame, len(items), iteration, concurrency=concurrency, threaded=self.threaded
-            )
-        except StatesError:
-            frame.prev = run.history.last_id
-            frame.emit("MapStateFailed")
-            if frame.top:
-                run.failed_results[self.name] = succeeded
-            raise
-        except Aborted:
-            frame.prev = run.history.last_id
-            if run.cancel.is_set():
-                frame.emit("MapStateAborted")
-            raise
-        frame.prev = run.history.last_id
-        frame.emit_aside("MapStateSucceeded")
+        outputs = self.run_children(frame, "Map", len(items), iteration, concurrency, succeeded)
         return io.finish(frame, raw, outputs, context)

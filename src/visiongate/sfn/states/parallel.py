@@ -12,10 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from visiongate.sfn.errors import StatesError
 from visiongate.sfn.history import dumps
 from visiongate.sfn.interpreter import run_block
-from visiongate.sfn.runtime import Aborted, Frame, run_concurrently
+from visiongate.sfn.runtime import Frame
 from visiongate.sfn.states.base import Recoverable
 from visiongate.sfn.variables import release
 
@@ -54,25 +53,6 @@ class ParallelState(Recoverable):
             succeeded[index] = text
             return output
 
-        try:
-            outputs = run_concurrently(
-                frame,
-                len(self.branches),
-                branch,
-                concurrency=len(self.branches),
-                threaded=self.threaded,
-            )
-        except StatesError:
-            frame.prev = run.history.last_id
-            frame.emit("ParallelStateFailed")
-            if frame.top:
-                run.failed_results[self.name] = succeeded
-            raise
-        except Aborted:
-            frame.prev = run.history.last_id
-            if run.cancel.is_set():
-                frame.emit("ParallelStateAborted")
-            raise
-        frame.prev = run.history.last_id
-        frame.emit_aside("ParallelStateSucceeded")
+        count = len(self.branches)
+        outputs = self.run_children(frame, "Parallel", count, branch, count, succeeded)
         return io.finish(frame, raw, outputs, context)
