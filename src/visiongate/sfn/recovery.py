@@ -128,24 +128,8 @@ class Recovery:
             last_id=checkpoint["last_event_id"],
             limit=None if express else self.history_limit,
         )
-        mocks = (
-            self.mock_config.test_case(row["state_machine_name"], row["test_case"])
-            if row["test_case"] and self.mock_config is not None
-            else None
-        )
         start = Execution.from_row(row).start_date
-        run = self._make_run(
-            arn=arn,
-            name=row["name"],
-            machine_row=machine_row,
-            start=start,
-            input_text=row["input"],
-            redrive_count=row["redrive_count"],
-            history=history,
-            mocks=mocks,
-            express=express,
-        )
-        run.execution_id = row["id"]
+        run = self._rebuild_run(row, machine_row, start, history, row["redrive_count"], express)
         run.deadline = self._deadline(machine, start)
         value = json.loads(checkpoint["input"])
         self._launch(
@@ -159,6 +143,35 @@ class Recovery:
             checkpoint.get("variables"),
         )
         return True
+
+    def _rebuild_run(
+        self,
+        row: dict[str, Any],
+        machine_row: Any,
+        start: Any,
+        history: Any,
+        redrive_count: int,
+        express: bool,
+    ) -> Any:
+        """A Run for a stored execution (resume or redrive), with its mocked test case."""
+        mocks = (
+            self.mock_config.test_case(row["state_machine_name"], row["test_case"])
+            if row["test_case"] and self.mock_config is not None
+            else None
+        )
+        run = self._make_run(
+            arn=row["arn"],
+            name=row["name"],
+            machine_row=machine_row,
+            start=start,
+            input_text=row["input"],
+            redrive_count=redrive_count,
+            history=history,
+            mocks=mocks,
+            express=express,
+        )
+        run.execution_id = row["id"]
+        return run
 
     def _machine_row_for(self, row: dict[str, Any]) -> StateMachine:
         stored = self.store.get_state_machine(row["state_machine_arn"])
@@ -203,24 +216,8 @@ class Recovery:
         machine_row = self._machine_row_for(row)
         machine = compile_machine(row["definition"])
         history = History(self.clock.time, last_id=row["last_event_id"], limit=self.history_limit)
-        mocks = (
-            self.mock_config.test_case(row["state_machine_name"], row["test_case"])
-            if row["test_case"] and self.mock_config is not None
-            else None
-        )
         start = Execution.from_row(row).start_date
-        run = self._make_run(
-            arn=arn,
-            name=row["name"],
-            machine_row=machine_row,
-            start=start,
-            input_text=row["input"],
-            redrive_count=redrive_count,
-            history=history,
-            mocks=mocks,
-            express=False,
-        )
-        run.execution_id = row["id"]
+        run = self._rebuild_run(row, machine_row, start, history, redrive_count, False)
         run.prior_results[checkpoint["state"]] = self.store.get_branch_results(
             arn, checkpoint["state"]
         )
