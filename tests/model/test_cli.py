@@ -62,11 +62,14 @@ def test_train_from_the_store_with_the_fast_preset(
             "0.25",
             "--float32",
             "--flip-tta",
+            "--activation",
+            "relu",
         ]
     )
     assert code == 0
     meta = json.loads((tmp_path / "model" / "model.json").read_text())
     assert meta["hyperparameters"]["int8"] is False and meta["architecture"]["flip_tta"] is True
+    assert meta["architecture"]["activation"] == "relu"
     assert meta["dataset"]["source"] == "s3://datasets/synthetic/train.lst"
     assert meta["hyperparameters"]["epochs"] == 1
     assert "validation accuracy" in capsys.readouterr().out
@@ -76,6 +79,7 @@ def test_train_from_the_store_with_the_fast_preset(
     ("argv", "message"),
     [
         (["train", "--out", "m"], "no data given"),
+        (["train", "--data", ".", "--out", "m", "--activation", "tanh"], "is not gelu or relu"),
         (["train", "--data", "/no/such/folder", "--out", "m"], "not a directory"),
         (["train", "--data", "s3://no-such-bucket/x", "--out", "m"], "does not exist"),
         (["train", "--data", ".", "--out", "m", "--epochs", "0"], "epochs 0 < 1"),

@@ -132,3 +132,21 @@ def test_float32_export_on_request(tmp_path: Path) -> None:
     ops = {node.op_type for node in onnx.load(str(tmp_path / "m" / "model.onnx")).graph.node}
     assert "QuantizeLinear" not in ops
     assert meta["metrics"]["served_vs_float32"]["max_probability_change"] < 1e-4
+
+
+def test_a_relu_model_serves_an_int8_chain_with_batch_norm_folded(tmp_path: Path) -> None:
+    import onnx
+
+    data = write_synthetic_dataset(tmp_path / "data", per_class=8)
+    meta = train_model(data, tmp_path / "m", tiny_config(epochs=1, activation="relu")).model
+    graph = onnx.load(str(tmp_path / "m" / "model.onnx")).graph
+    made_by = {out: node.op_type for node in graph.node for out in node.output}
+    ops = [node.op_type for node in graph.node]
+    assert "BatchNormalization" not in ops, "BatchNorm is folded into the convolutions"
+    # conv -> ReLU -> max-pool -> residual add all read int8 tensors (dequantised in QDQ form),
+    # which onnxruntime fuses into int8 kernels.
+    for node in graph.node:
+        if node.op_type in ("Relu", "MaxPool", "Add"):
+            assert all(made_by.get(i) == "DequantizeLinear" for i in node.input[:2] if i), node.name
+    assert meta["architecture"]["activation"] == "relu"
+    assert meta["metrics"]["served_vs_float32"]["same_prediction"] >= 0.9

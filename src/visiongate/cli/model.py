@@ -122,6 +122,11 @@ def train(
         "--flip-tta/--no-flip-tta",
         help="Average each image with its mirror inside the graph (more accurate, 2x inference).",
     ),
+    activation: str = typer.Option(
+        None,
+        "--activation",
+        help="gelu (default) or relu (the int8 model runs conv + ReLU fused, ~1.3x faster).",
+    ),
     threads: int = typer.Option(
         None,
         "--threads",
@@ -145,6 +150,7 @@ def train(
         threads=threads,
         int8=int8,
         flip_tta=flip_tta,
+        activation=activation,
     )
     report = train_model(
         data,

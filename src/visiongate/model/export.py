@@ -105,14 +105,24 @@ def check_parity(module: Exported, session, sample: torch.Tensor) -> float:  # n
     return worst
 
 
-def quantize_int8(source: Path, target: Path, calibration: np.ndarray) -> None:
-    """Write an int8 copy of ``source`` (convolutions only), calibrated on ``calibration``.
+INT8_OPS = {
+    # GELU has no int8 kernel: only the convolutions are quantised, GELU runs in float32.
+    "gelu": ("Conv",),
+    # With ReLU the whole conv -> ReLU -> max-pool (+ residual add) chain stays int8.
+    "relu": ("Conv", "Relu", "MaxPool", "Add"),
+}
 
-    The convolutions are ~85 % of the inference time; in int8 (QDQ format: u8 activations,
+
+def quantize_int8(
+    source: Path, target: Path, calibration: np.ndarray, op_types: tuple[str, ...] = ("Conv",)
+) -> None:
+    """Write an int8 copy of ``source`` (``op_types`` only), calibrated on ``calibration``.
+
+    The convolutions are most of the inference time; in int8 (QDQ format: u8 activations,
     s8 per-channel weights, the layout x86's VNNI instructions run fastest) the model runs
-    about 1.6× faster. Everything after the last convolution — pooling, the head, the
-    temperature and softmax — stays float32. Calibration is min/max over training images,
-    so it is deterministic.
+    about 1.6× faster, and with ReLU (see :data:`INT8_OPS`) faster still. The global pool,
+    the head, the temperature and softmax stay float32. Calibration is min/max over
+    training images, so it is deterministic.
     """
     from onnxruntime.quantization import (
         CalibrationDataReader,
@@ -143,7 +153,7 @@ def quantize_int8(source: Path, target: Path, calibration: np.ndarray) -> None:
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             per_channel=True,
-            op_types_to_quantize=["Conv"],
+            op_types_to_quantize=list(op_types),
         )
     finally:
         prepared.unlink(missing_ok=True)

@@ -47,6 +47,7 @@ class TrainConfig:
     logit_scale: float = 0.125  # keeps initial logits small (max-pooled features are large)
     bn_scale: bool = False  # learn BatchNorm's scale (airbench freezes it)
     bn_momentum: float = 0.2
+    activation: str = "gelu"  # or "relu": ~1.7x faster to serve, a little worse calibrated
     train_stem: bool = False  # let the whitening stem's weights learn
     ensemble: int = 1  # independently trained nets whose logits are averaged
     # data, export, machine
@@ -75,6 +76,8 @@ class TrainConfig:
             problems.append(f"ensemble {self.ensemble} is not between 1 and 8")
         if self.crop_pad >= self.size or self.cutout > self.size:
             problems.append(f"crop pad {self.crop_pad} and cutout {self.cutout} must be below size")
+        if self.activation not in ("gelu", "relu"):
+            problems.append(f"activation {self.activation!r} is not gelu or relu")
         if problems:
             raise TrainingError("invalid training settings: " + "; ".join(problems))
         return self

@@ -30,6 +30,7 @@ from visiongate.model.calibrate import fit_temperature
 from visiongate.model.curve import plot_curve
 from visiongate.model.datasets import Dataset, load_dataset
 from visiongate.model.export import (
+    INT8_OPS,
     Exported,
     check_parity,
     export_onnx,
@@ -38,6 +39,7 @@ from visiongate.model.export import (
     run_onnx,
 )
 from visiongate.model.hyperparameters import TrainConfig
+from visiongate.model.network import fold_batch_norm
 from visiongate.model.train import Trained, predict_logits, to_tensor, train_network
 
 FILES = ("model.onnx", "baseline.json", "training_curve.png", "model.json")
@@ -89,7 +91,7 @@ def package(
     temperature = fit_temperature(
         predict_logits(net, x_val, config.flip_tta), torch.from_numpy(y_val)
     )
-    module = Exported(net, temperature, config.flip_tta).eval()
+    module = Exported(fold_batch_norm(net), temperature, config.flip_tta).eval()
 
     with tempfile.TemporaryDirectory(prefix="visiongate-model-") as tmp:
         work = Path(tmp)
@@ -97,7 +99,8 @@ def package(
         parity = check_parity(module, onnx_session(work / "float32.onnx"), x_val[:64])
         if config.int8:
             calibration = to_tensor(dataset.images[trained.train_index[:512]], prep).numpy()
-            quantize_int8(work / "float32.onnx", work / "model.onnx", calibration)
+            ops = INT8_OPS[net.arch.activation]
+            quantize_int8(work / "float32.onnx", work / "model.onnx", calibration, ops)
         else:
             (work / "float32.onnx").rename(work / "model.onnx")
         session = onnx_session(work / "model.onnx")

@@ -198,6 +198,7 @@ def train_network(
         bn_scale=config.bn_scale,
         bn_momentum=config.bn_momentum,
         logit_scale=config.logit_scale,
+        activation=config.activation,
         channels=channels,
         num_classes=len(dataset.classes),
     )
