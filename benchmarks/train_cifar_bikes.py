@@ -1,6 +1,7 @@
 """Benchmark: train on the CIFAR-100 bicycle/motorcycle subset, then measure inference.
 
     .venv/bin/python benchmarks/train_cifar_bikes.py [--data DIR] [--seeds N] [--threads N]
+        [--activation gelu|relu] [--compare-relu]
 
 Prints, with hardware, load and versions:
   * training wall time of the default recipe (decode -> train -> calibrate -> export -> write);
@@ -8,7 +9,9 @@ Prints, with hardware, load and versions:
   * with --seeds N: 5-fold cross-validation repeated N times — an honest estimate of
     held-out accuracy (mean ± std over folds × seeds), since the real test set is not here;
   * in-process inference throughput of the exported ONNX model: PNG bytes -> decode ->
-    preprocess (visiongate.imaging) -> batched onnxruntime on 2 threads, in images/s.
+    preprocess (visiongate.imaging) -> batched onnxruntime on 2 threads, in images/s;
+  * with --compare-relu: a second model trained with --activation relu, both models'
+    inference measured back to back in this run, and the ratio.
 
 Targets (issue 5): train <= 120 s and >= 0.94 held-out accuracy; at 0.75 >= 90 % pass with
 >= 0.965 accuracy; ECE <= 0.04; inference >= 1,500 images/s. Reference: 0.925 in ~20 s,
@@ -86,6 +89,33 @@ def inference_throughput(
     return rates
 
 
+def compare_relu(data: str, model: Path, config, files: list[Path], console) -> None:  # noqa: ANN001
+    """Train the same recipe with ReLU; measure both models' inference alternately, one run."""
+    from dataclasses import replace
+
+    from visiongate.model.package import train_model
+
+    relu = Path(tempfile.mkdtemp(prefix="bikes-relu-"))
+    report = train_model(
+        data,
+        relu,
+        replace(config, activation="relu"),
+        classes=["bicycle", "motorcycle"],
+        console=console,
+    )
+    print(f"relu model: {relu}  val accuracy {report.model['metrics']['val_accuracy']:.4f}")
+    rates: dict[str, dict[str, list[float]]] = {"gelu": {}, "relu": {}}
+    for _ in range(2):  # alternate, so both see the same machine load
+        for name, where in (("gelu", model), ("relu", relu)):
+            for mode, values in inference_throughput(where, files).items():
+                rates[name].setdefault(mode, []).extend(values)
+    for mode in rates["gelu"]:
+        g, r = max(rates["gelu"][mode]), max(rates["relu"][mode])
+        print(
+            f"inference {mode}: gelu {g:,.0f} images/s, relu {r:,.0f} images/s, ratio {r / g:.2f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -98,6 +128,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="training threads (0 = auto)")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--skip-train", action="store_true", help="only CV (with --seeds)")
+    parser.add_argument("--activation", default=None, help="gelu (default) or relu")
+    parser.add_argument(
+        "--compare-relu", action="store_true", help="also train a ReLU model; compare inference"
+    )
     args = parser.parse_args()
 
     from rich.console import Console
@@ -109,7 +143,9 @@ def main() -> None:
     from visiongate.model.package import train_model
 
     console = Console(stderr=True)
-    config = config_from("default", threads=args.threads, epochs=args.epochs)
+    config = config_from(
+        "default", threads=args.threads, epochs=args.epochs, activation=args.activation
+    )
     print_environment("torch", "onnxruntime", "numpy")
     print(f"recipe: {config}")
 
@@ -142,6 +178,8 @@ def main() -> None:
                 print(
                     f"in-process inference, {mode} (PNG decode + preprocess + onnxruntime 2 threads, batch 256, {len(files)} images): best {best:,.0f} images/s, median {median:,.0f}   [target >= {TARGETS['images_per_s']:,.0f}; ratio {best / TARGETS['images_per_s']:.2f}]"
                 )
+        if files and args.compare_relu:
+            compare_relu(args.data, out, config, files, console)
 
     if args.seeds:
         dataset = load_dataset(
