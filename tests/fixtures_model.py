@@ -83,6 +83,9 @@ def tiny_config(**changes):  # noqa: ANN201 - TrainConfig, imported lazily (torc
         "threads": 1,
         "bf16": False,
         "lr": 0.1,
+        # the synthetic classes are red and blue: colour is the class here
+        "grayscale": 0.0,
+        "channel_shuffle": 0.0,
     }
     settings.update(changes)
     return TrainConfig(**settings)

@@ -75,6 +75,17 @@ def test_train_from_the_store_with_the_fast_preset(
     assert "validation accuracy" in capsys.readouterr().out
 
 
+def test_no_color_augment_turns_off_grey_and_channel_shuffle(tmp_path: Path) -> None:
+    data = write_synthetic_dataset(tmp_path / "data", per_class=8)
+    common = ["train", "--data", str(data), "--epochs", "1", "--threads", "1", "--float32"]
+    assert run([*common, "--out", str(tmp_path / "plain"), "--no-color-augment"]) == 0
+    assert run([*common, "--out", str(tmp_path / "colour")]) == 0
+    plain = json.loads((tmp_path / "plain" / "model.json").read_text())["hyperparameters"]
+    colour = json.loads((tmp_path / "colour" / "model.json").read_text())["hyperparameters"]
+    assert (plain["grayscale"], plain["channel_shuffle"]) == (0.0, 0.0)
+    assert (colour["grayscale"], colour["channel_shuffle"]) == (0.25, 0.5)
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

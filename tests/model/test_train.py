@@ -95,7 +95,14 @@ def test_the_validation_split_is_stratified_and_disjoint() -> None:
 
 @pytest.mark.parametrize(
     "changes",
-    [{"epochs": 0}, {"val_fraction": 0.0}, {"val_fraction": 0.6}, {"size": 4}, {"lr": -1.0}],
+    [
+        {"epochs": 0},
+        {"val_fraction": 0.0},
+        {"val_fraction": 0.6},
+        {"size": 4},
+        {"lr": -1.0},
+        {"grayscale": 1.5},
+    ],
 )
 def test_invalid_settings_are_refused(changes: dict) -> None:
     with pytest.raises(TrainingError, match="invalid training settings"):

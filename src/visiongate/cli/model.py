@@ -132,6 +132,12 @@ def train(
         "--threads",
         help="PyTorch threads (default: the cores not busy with other processes).",
     ),
+    color_augment: bool = typer.Option(
+        True,
+        "--color-augment/--no-color-augment",
+        help="Show some training images grey or with shuffled colour channels (default on); "
+        "turn it off when colour is what tells your classes apart.",
+    ),
 ) -> None:
     """Train the classifier on the CPU and write a model directory (ONNX + model.json + baseline).
 
@@ -151,6 +157,7 @@ def train(
         int8=int8,
         flip_tta=flip_tta,
         activation=activation,
+        **({} if color_augment else {"grayscale": 0.0, "channel_shuffle": 0.0}),
     )
     report = train_model(
         data,

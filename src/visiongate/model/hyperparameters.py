@@ -39,6 +39,8 @@ class TrainConfig:
     rotate: float = 0.0  # random rotation, degrees either way
     color: float = 0.0  # random contrast/brightness change (normalised units)
     mixup: float = 0.0  # Beta(a, a) mixing of image pairs (0 = off)
+    grayscale: float = 0.25  # share of each epoch's images shown without colour
+    channel_shuffle: float = 0.5  # share shown with their colour channels in random order
     # network
     size: int = 32  # input height = width; larger images are resized
     widths: tuple[int, int, int] = (48, 96, 192)
@@ -70,6 +72,8 @@ class TrainConfig:
             problems.append(f"size {self.size} is not between 8 and 512")
         if self.lr <= 0 or not 0 <= self.ema < 1 or not 0 <= self.label_smoothing < 1:
             problems.append("lr must be > 0, ema and label smoothing in [0, 1)")
+        if not (0 <= self.grayscale <= 1 and 0 <= self.channel_shuffle <= 1):
+            problems.append("grayscale and channel shuffle shares must be between 0 and 1")
         if self.mixup < 0 or self.threads < 0 or self.sam < 0:
             problems.append("mixup, sam and threads must not be negative")
         if not 1 <= self.ensemble <= 8:
@@ -86,7 +90,15 @@ class TrainConfig:
 PRESETS: dict[str, TrainConfig] = {
     "default": TrainConfig(),
     # For the offline demo (digits): a few seconds of training, still > 0.95 accuracy.
-    "fast": TrainConfig(epochs=8, widths=(16, 32, 64), stem_width=16, cutout=0, crop_pad=2),
+    "fast": TrainConfig(
+        epochs=8,
+        widths=(16, 32, 64),
+        stem_width=16,
+        cutout=0,
+        crop_pad=2,
+        grayscale=0.0,
+        channel_shuffle=0.0,
+    ),
 }
 
 

@@ -7,8 +7,9 @@ beside the weights.
 
 Recipe for a thousand small images on two cores: the whole training split decoded once
 into a normalised tensor; per epoch a fresh augmented copy (crop with reflect padding,
-flip, cutout); SGD with Nesterov momentum under a one-cycle schedule; label smoothing;
-bfloat16 autocast (the CPU's matrix units make it about twice as fast as float32).
+flip, cutout, colour channels shuffled or dropped); SGD with Nesterov momentum under a
+one-cycle schedule; label smoothing; bfloat16 autocast (the CPU's matrix units make it
+about twice as fast as float32).
 Each member of an ensemble (one by default) is trained by :func:`_fit`.
 """
 
@@ -275,6 +276,8 @@ def _fit(
             config.zoom,
             config.rotate,
             config.color,
+            config.grayscale,
+            config.channel_shuffle,
         )
         augmented = augmented.contiguous(memory_format=torch.channels_last)
         order = torch.randperm(len(augmented), generator=generator)
