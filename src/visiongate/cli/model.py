@@ -82,7 +82,7 @@ def train(
     ),
     out: str = typer.Option(..., "--out", help="Model directory to write."),
     epochs: int = typer.Option(
-        None, "--epochs", help="Passes over the training split (default 40)."
+        None, "--epochs", help="Passes over the training split (default 60)."
     ),
     seed: int = typer.Option(
         None, "--seed", help="Random seed; the same seed gives the same model."

@@ -23,18 +23,18 @@ class TrainConfig:
     """
 
     # schedule and optimiser
-    epochs: int = 40
+    epochs: int = 60
     batch_size: int = 64
     lr: float = 0.2  # peak of the one-cycle schedule
     warmup: float = 0.25  # share of steps spent rising to the peak
     momentum: float = 0.9  # Nesterov
-    weight_decay: float = 5e-4  # on conv/linear weights only
+    weight_decay: float = 2e-3  # on conv/linear weights only
     label_smoothing: float = 0.2
     sam: float = 0.0  # sharpness-aware minimisation radius (0 = off; doubles the cost)
     ema: float = 0.0  # weight-average decay per step (0 = off)
     # augmentation
-    crop_pad: int = 4  # random crop after reflect padding
-    cutout: int = 8  # side of the blanked square
+    crop_pad: int = 2  # random crop after reflect padding
+    cutout: int = 0  # side of the blanked square (0 = off)
     zoom: float = 0.0  # random zoom in [1 - zoom, 1 + zoom]
     rotate: float = 0.0  # random rotation, degrees either way
     color: float = 0.0  # random contrast/brightness change (normalised units)
