@@ -139,6 +139,8 @@ def main() -> None:
         "--compare-relu", action="store_true", help="also train a ReLU model; compare inference"
     )
     args = parser.parse_args()
+    if args.folds < 2 or not 0 < (args.cv_val_fraction or 0.12) < 0.5:
+        parser.error("--folds must be at least 2 and --cv-val-fraction between 0 and 0.5")
 
     from rich.console import Console
 

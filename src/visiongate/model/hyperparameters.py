@@ -73,7 +73,10 @@ class TrainConfig:
         if self.lr <= 0 or not 0 <= self.ema < 1 or not 0 <= self.label_smoothing < 1:
             problems.append("lr must be > 0, ema and label smoothing in [0, 1)")
         if not (0 <= self.grayscale <= 1 and 0 <= self.channel_shuffle <= 1):
-            problems.append("grayscale and channel shuffle shares must be between 0 and 1")
+            problems.append(
+                f"grayscale {self.grayscale} and channel shuffle {self.channel_shuffle} "
+                "must be shares between 0 and 1"
+            )
         if self.mixup < 0 or self.threads < 0 or self.sam < 0:
             problems.append("mixup, sam and threads must not be negative")
         if not 1 <= self.ensemble <= 8:
